@@ -1,0 +1,244 @@
+"""The WSGI application: LogScale's HTTP habits around the GraphQL schema.
+
+Order of checks on ``POST /graphql``: body size (413), then the token (401),
+then the body (400), then the document (400), then execution (200, with
+resolver errors inside). Nothing a client sends can make it answer 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ariadne import format_error, graphql_sync
+from ariadne.explorer import ExplorerGraphiQL
+from graphql import GraphQLError
+from graphql.validation import NoSchemaIntrospectionCustomRule
+
+from . import __version__
+from .documents import DocumentCache, Operation
+from .errors import LogScaleError, Unauthenticated
+from .journal import Exchange, Journal
+from .resolvers import Context, build_schema
+from .store import Caller, Store
+
+__all__ = ["AppOptions", "LogScaleApp"]
+
+log = logging.getLogger("pytest_logscale")
+_quiet = logging.getLogger("pytest_logscale.graphql")
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    413: "Content Too Large",
+    500: "Internal Server Error",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class AppOptions:
+    """How the application behaves at the HTTP edge.
+
+    ``max_body_bytes``: larger bodies get 413. ``introspection`` and
+    ``explorer``: switch schema introspection and the ``GET /graphql`` explorer.
+    """
+
+    max_body_bytes: int = 1 << 20
+    introspection: bool = True
+    explorer: bool = True
+
+
+class _Reject(Exception):
+    """Stop handling a request and answer with this status and message."""
+
+    def __init__(self, status: int, message: str, *, errors: list[dict[str, Any]] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.body: dict[str, Any] = {"errors": errors or [{"message": message}]}
+
+
+@dataclass(slots=True)
+class _Trace:
+    """What is known of a request so far, for its journal entry."""
+
+    method: str
+    path: str
+    caller: Caller | None = None
+    operation: Operation | None = None
+    query: str | None = None
+    variables: Mapping[str, Any] | None = None
+
+
+def _no_validation(*_args: Any, **_kwargs: Any) -> list[GraphQLError]:
+    return []  # documents arrive already validated by the DocumentCache
+
+
+class LogScaleApp:
+    """A WSGI app serving ``/graphql`` and ``/api/v1/status`` over a :class:`Store`."""
+
+    def __init__(
+        self, store: Store, *, journal: Journal | None = None, options: AppOptions | None = None
+    ) -> None:
+        self.store = store
+        self.journal = journal if journal is not None else Journal()
+        self.options = options or AppOptions()
+        self.schema = build_schema()
+        rules = () if self.options.introspection else (NoSchemaIntrospectionCustomRule,)
+        self.documents = DocumentCache(self.schema, rules=rules)
+        self._explorer = ExplorerGraphiQL(title="pytest-logscale").html(None).encode()
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        path = "/" + environ.get("PATH_INFO", "").lstrip("/")
+        trace = _Trace(method, path)
+        try:
+            status, body, content_type = self._route(environ, trace)
+        except _Reject as reject:
+            status, body, content_type = reject.status, reject.body, "application/json"
+        except Exception:  # a bug of ours: say so in JSON, keep the server thread alive
+            log.exception("pytest-logscale failed on %s %s", method, path)
+            status, body = 500, {"errors": [{"message": "Internal error in pytest-logscale."}]}
+            content_type = "application/json"
+        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+        self._record(trace, status, body)
+        headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
+        if status == 405:
+            headers.append(("Allow", "GET, POST"))
+        start_response(f"{status} {_REASONS.get(status, '')}", headers)
+        return [payload]
+
+    def _record(self, trace: _Trace, status: int, body: Any) -> None:
+        if trace.path == "/api/v1/status":
+            return
+        operation = trace.operation
+        self.journal.record(
+            Exchange(
+                method=trace.method,
+                path=trace.path,
+                status=status,
+                operation_type=operation.type if operation else None,
+                operation_name=operation.name if operation else None,
+                root_fields=operation.root_fields if operation else (),
+                variables=trace.variables,
+                query=trace.query,
+                user_id=trace.caller.user.id if trace.caller else None,
+                session_id=trace.caller.session_id if trace.caller else None,
+                response=body if not isinstance(body, bytes) else None,
+            )
+        )
+
+    def _route(self, environ: dict[str, Any], trace: _Trace) -> tuple[int, Any, str]:
+        path, method = trace.path.rstrip("/") or "/", trace.method
+        if path == "/api/v1/status":
+            if method not in ("GET", "HEAD"):
+                raise _Reject(405, f"{method} is not allowed on {path}; use GET.")
+            return 200, {"status": "OK", "version": __version__}, "application/json"
+        if path != "/graphql":
+            raise _Reject(404, f"Nothing at {trace.path}: the API is at POST /graphql.")
+        if method in ("GET", "HEAD"):
+            if not self.options.explorer:
+                raise _Reject(405, "The explorer is switched off; send queries with POST.")
+            return 200, self._explorer, "text/html; charset=utf-8"
+        if method != "POST":
+            raise _Reject(405, f"{method} is not allowed on /graphql; use POST.")
+        raw = self._read_body(environ)
+        trace.caller = self._authenticate(environ)
+        return self._graphql(raw, trace)
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        limit = self.options.max_body_bytes
+        stream = environ["wsgi.input"]
+        try:
+            declared = int(environ.get("CONTENT_LENGTH") or -1)
+        except ValueError:
+            raise _Reject(400, "The Content-Length header is not a number.") from None
+        if declared > limit:
+            raise _Reject(413, f"The request body is larger than the limit of {limit} bytes.")
+        if declared >= 0:
+            raw: bytes = stream.read(declared)
+        elif environ.get("wsgi.input_terminated"):
+            raw = stream.read(limit + 1)
+            if len(raw) > limit:
+                raise _Reject(413, f"The request body is larger than the limit of {limit} bytes.")
+        else:
+            raw = b""
+        return raw
+
+    def _authenticate(self, environ: dict[str, Any]) -> Caller:
+        header = environ.get("HTTP_AUTHORIZATION", "").strip()
+        scheme, _, token = header.partition(" ")
+        if header and scheme.lower() != "bearer":
+            raise _Reject(401, f"The Authorization header must use the Bearer scheme, not {scheme!r}.")
+        try:
+            return self.store.authenticate(token.strip())
+        except Unauthenticated as error:
+            raise _Reject(401, error.message) from None
+
+    def _graphql(self, raw: bytes, trace: _Trace) -> tuple[int, Any, str]:
+        data = _parse_body(raw)
+        query, variables, name = data["query"], data.get("variables"), data.get("operationName")
+        trace.query, trace.variables = query, variables
+        prepared = self.documents.prepare(query)
+        if prepared.document is None:
+            raise _Reject(400, "invalid document", errors=[e.formatted for e in prepared.errors])
+        operation = prepared.operation(name)
+        if operation is None:
+            if name is None:
+                raise _Reject(400, "The document has several operations: name one in operationName.")
+            raise _Reject(400, f"The document has no operation named {name!r}.")
+        trace.operation = operation
+        assert trace.caller is not None
+        _ok, result = graphql_sync(
+            self.schema,
+            data,
+            context_value=Context(self.store, trace.caller),
+            query_document=prepared.document,
+            query_validator=_no_validation,
+            logger=_quiet,
+            error_formatter=_format_error,
+        )
+        errors = result.get("errors") or []
+        if errors and result.get("data") is None and not any("path" in e for e in errors):
+            return 400, result, "application/json"  # variables that do not fit their types
+        return 200, result, "application/json"
+
+
+def _parse_body(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Reject(400, "The request body is not UTF-8 text.") from None
+    if not text.strip():
+        raise _Reject(400, 'The request body is empty: send a JSON object with a "query" string.')
+    try:
+        # strict=False takes raw newlines inside strings, as LogScale's curl examples send them.
+        data = json.loads(text, strict=False)
+    except (ValueError, RecursionError) as error:
+        raise _Reject(400, f"The request body is not valid JSON: {error}.") from None
+    if not isinstance(data, dict):
+        raise _Reject(400, 'The request body must be a JSON object with a "query" string.')
+    if not isinstance(data.get("query"), str):
+        raise _Reject(400, 'The request body must have a "query" string.')
+    if data.get("variables") is not None and not isinstance(data["variables"], dict):
+        raise _Reject(400, '"variables" must be a JSON object or null.')
+    if data.get("operationName") is not None and not isinstance(data["operationName"], str):
+        raise _Reject(400, '"operationName" must be a string or null.')
+    return data
+
+
+def _format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:
+    """LogScale's refusals as they are; anything else is a bug of ours, so log it too."""
+    original = error.original_error
+    if original is not None and not isinstance(original, (LogScaleError, GraphQLError)):
+        log.error("pytest-logscale resolver failed: %s", error.message, exc_info=original)
+    formatted: dict[str, Any] = format_error(error, debug)
+    return formatted

@@ -1,0 +1,109 @@
+"""A frozen snapshot of organizations, users and sessions, with the indexes queries need.
+
+The store never changes a dataset: it lays its changes over one, so going back
+to the seeded state is dropping the changes. Orders and search texts are
+computed on first use and kept, since the snapshot never changes under them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+
+from . import ordering
+from .ids import token_digest
+from .records import Credential, Organization, Session, SortBy, User
+
+__all__ = ["Dataset", "search_text"]
+
+
+def search_text(session: Session, user: User) -> str:
+    """The folded text searchFilter looks in: user name, display name, e-mail, IP, client, place."""
+    fields = (
+        user.username,
+        user.display_name,
+        user.email,
+        session.ip,
+        session.client_info,
+        session.city,
+        session.country,
+    )
+    return "\n".join(field for field in fields if field).casefold()
+
+
+class Dataset:
+    """Organizations, users and sessions as seeded or loaded, indexed for queries.
+
+    ``start_ms`` is the instant the clock starts at for this data; ``seed`` the
+    number new ids and tokens derive from.
+    """
+
+    def __init__(
+        self,
+        organizations: Iterable[Organization],
+        users: Iterable[User],
+        sessions: Iterable[Session],
+        *,
+        start_ms: int,
+        seed: int,
+        api_tokens: Mapping[str, str] | None = None,
+    ) -> None:
+        self.start_ms = start_ms
+        self.seed = seed
+        self.organizations: dict[str, Organization] = {o.id: o for o in organizations}
+        self.users: dict[str, User] = {}
+        self.org_users: dict[str, list[User]] = {org_id: [] for org_id in self.organizations}
+        for user in users:
+            if user.organization_id not in self.organizations:
+                raise ValueError(f"user {user.id} names unknown organization {user.organization_id}")
+            if user.id in self.users:
+                raise ValueError(f"user id {user.id} is used twice")
+            self.users[user.id] = user
+            self.org_users[user.organization_id].append(user)
+        self.sessions: dict[str, Session] = {}
+        self.user_sessions: dict[str, list[Session]] = {user_id: [] for user_id in self.users}
+        self.org_sessions: dict[str, list[Session]] = {org_id: [] for org_id in self.organizations}
+        self.credentials: dict[bytes, Credential] = {}
+        for session in sessions:
+            user = self.users.get(session.user_id)
+            if user is None or user.organization_id != session.organization_id:
+                raise ValueError(f"session {session.id} names unknown user {session.user_id}")
+            if session.id in self.sessions:
+                raise ValueError(f"session id {session.id} is used twice")
+            digest = token_digest(session.token)
+            if digest in self.credentials:
+                raise ValueError(f"session {session.id} reuses a token")
+            self.sessions[session.id] = session
+            self.user_sessions[session.user_id].append(session)
+            self.org_sessions[session.organization_id].append(session)
+            self.credentials[digest] = Credential(session.user_id, session.id)
+        for token, user_id in (api_tokens or {}).items():
+            if user_id not in self.users:
+                raise ValueError(f"an API token names unknown user {user_id}")
+            digest = token_digest(token)
+            if digest in self.credentials:
+                raise ValueError("an API token is used twice")
+            self.credentials[digest] = Credential(user_id)
+        self.api_tokens: dict[str, str] = dict(api_tokens or {})
+        self._lock = threading.Lock()
+        self._orders: dict[tuple[str, SortBy, bool], list[Session]] = {}
+        self._texts: dict[str, str] = {}
+
+    def ordered(self, organization_id: str, sort_by: SortBy, descending: bool) -> list[Session]:
+        """All sessions of an organization in this order (do not change the list)."""
+        key = (organization_id, sort_by, descending)
+        found = self._orders.get(key)
+        if found is None:
+            parts = ordering.parts_for(sort_by, self.users)
+            found = ordering.order(self.org_sessions[organization_id], parts, descending)
+            with self._lock:
+                found = self._orders.setdefault(key, found)
+        return found
+
+    def text_of(self, session: Session) -> str:
+        """The search text of a seeded session as it was seeded."""
+        text = self._texts.get(session.id)
+        if text is None:
+            text = search_text(session, self.users[session.user_id])
+            self._texts[session.id] = text
+        return text

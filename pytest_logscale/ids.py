@@ -1,0 +1,34 @@
+"""Ids and tokens: random-looking, yet fixed by the seed."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+
+__all__ = ["ALPHABET", "derived_id", "random_id", "token_digest"]
+
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _base62(number: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        chars.append(ALPHABET[digit])
+    return "".join(chars)
+
+
+def random_id(rng: random.Random, length: int = 32) -> str:
+    """An id of ``length`` letters and digits drawn from a seeded generator."""
+    return _base62(rng.getrandbits(6 * length), length)
+
+
+def derived_id(seed: int, kind: str, serial: int, length: int = 32) -> str:
+    """The ``serial``-th id of a kind for a seed: the same on every run, unrelated to the others."""
+    digest = hashlib.blake2b(f"{seed}:{kind}:{serial}".encode(), digest_size=32).digest()
+    return _base62(int.from_bytes(digest, "big"), length)
+
+
+def token_digest(token: str) -> bytes:
+    """The key tokens are looked up by, so that lookups take the same time for any guess."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()

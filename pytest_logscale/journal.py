@@ -1,0 +1,170 @@
+"""The request journal: every request the fake answered, read at the GraphQL level."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Exchange", "Journal"]
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    """One request and its answer.
+
+    ``operation_type`` (``query`` or ``mutation``), ``operation_name`` and
+    ``root_fields`` are None or empty when the request never got as far as a
+    valid document; ``user_id`` and ``session_id`` when it was not
+    authenticated. ``response`` is the JSON body sent back (or its text when it
+    was not JSON); ``fault`` names an injected fault that shaped the answer.
+    """
+
+    method: str
+    path: str
+    status: int
+    operation_type: str | None = None
+    operation_name: str | None = None
+    root_fields: tuple[str, ...] = ()
+    variables: Mapping[str, Any] | None = None
+    query: str | None = None
+    user_id: str | None = None
+    session_id: str | None = None
+    response: Any = None
+    fault: str | None = None
+
+    def calls(self, root_field: str) -> bool:
+        """Whether this request called a root field."""
+        return root_field in self.root_fields
+
+    def summary(self) -> str:
+        """One line: status, method, path, operation and who made it."""
+        what = self.operation_type or "-"
+        if self.operation_name:
+            what += f" {self.operation_name}"
+        if self.root_fields:
+            what += " {" + ", ".join(self.root_fields) + "}"
+        who = f" user={self.user_id}" if self.user_id else ""
+        fault = f" fault={self.fault}" if self.fault else ""
+        return f"{self.status} {self.method} {self.path} {what}{who}{fault}"
+
+    def describe(self) -> str:
+        """The summary, the variables and the response, for failure messages."""
+        lines = [self.summary()]
+        if self.variables:
+            lines.append("  variables: " + json.dumps(self.variables, sort_keys=True, default=str))
+        if self.response is not None:
+            body = (
+                self.response
+                if isinstance(self.response, str)
+                else json.dumps(self.response, default=str)
+            )
+            lines.append("  response: " + (body if len(body) <= 500 else body[:500] + "…"))
+        return "\n".join(lines)
+
+
+@dataclass
+class Journal:
+    """The exchanges of the current test, oldest first; thread-safe."""
+
+    _entries: list[Exchange] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, exchange: Exchange) -> None:
+        """Add an exchange (the server does this for every request)."""
+        with self._lock:
+            self._entries.append(exchange)
+
+    def clear(self) -> None:
+        """Forget every exchange."""
+        with self._lock:
+            self._entries.clear()
+
+    @property
+    def entries(self) -> list[Exchange]:
+        """A copy of every exchange so far."""
+        with self._lock:
+            return list(self._entries)
+
+    def __iter__(self) -> Iterator[Exchange]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def __getitem__(self, index: int) -> Exchange:
+        with self._lock:
+            return self._entries[index]
+
+    def calls(
+        self,
+        root_field: str | None = None,
+        *,
+        operation_type: str | None = None,
+        operation_name: str | None = None,
+    ) -> list[Exchange]:
+        """The exchanges that match every criterion given."""
+        return [
+            e
+            for e in self.entries
+            if (root_field is None or root_field in e.root_fields)
+            and (operation_type is None or e.operation_type == operation_type)
+            and (operation_name is None or e.operation_name == operation_name)
+        ]
+
+    def format(self) -> str:
+        """Every exchange described, for a report or a failure message."""
+        entries = self.entries
+        if not entries:
+            return "(no requests)"
+        return "\n".join(f"#{n} {e.describe()}" for n, e in enumerate(entries, 1))
+
+    def assert_called(
+        self, root_field: str, *, times: int | None = None, variables: Mapping[str, Any] | None = None
+    ) -> list[Exchange]:
+        """Assert a root field was called (``times`` times, if given; with these variables, if given).
+
+        Returns the matching exchanges. The failure message lists every request received.
+        """
+        __tracebackhide__ = True
+        matching = [
+            e
+            for e in self.calls(root_field)
+            if variables is None or _contains(e.variables or {}, variables)
+        ]
+        wanted = f"{root_field}" + (f" with variables {dict(variables)!r}" if variables else "")
+        if times is None and not matching:
+            raise AssertionError(f"expected a call of {wanted}, got none. Received:\n{self.format()}")
+        if times is not None and len(matching) != times:
+            raise AssertionError(
+                f"expected {times} call(s) of {wanted}, got {len(matching)}. Received:\n{self.format()}"
+            )
+        return matching
+
+    def assert_called_once(
+        self, root_field: str, *, variables: Mapping[str, Any] | None = None
+    ) -> Exchange:
+        """Assert exactly one call of a root field (with these variables, if given); return it."""
+        __tracebackhide__ = True
+        return self.assert_called(root_field, times=1, variables=variables)[0]
+
+    def assert_not_called(self, root_field: str) -> None:
+        """Assert no request called a root field."""
+        __tracebackhide__ = True
+        self.assert_called(root_field, times=0)
+
+
+def _contains(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
+    """Whether ``actual`` has every key of ``expected`` with an equal value (dicts compared alike)."""
+    for key, value in expected.items():
+        if key not in actual:
+            return False
+        if isinstance(value, Mapping) and isinstance(actual[key], Mapping):
+            if not _contains(actual[key], value):
+                return False
+        elif actual[key] != value:
+            return False
+    return True

@@ -1,0 +1,246 @@
+"""GraphQL arguments to store calls and store records to GraphQL results.
+
+Resolvers hold no state: the store and the caller arrive in the context. A
+store error becomes a GraphQL error at the field that raised it, so LogScale's
+shape holds: ``message``, ``locations``, ``path``, and ``data`` nulled up to
+the nearest nullable parent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from ariadne import MutationType, ObjectType, QueryType, ScalarType, make_executable_schema
+from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
+from graphql.language import IntValueNode, StringValueNode, ValueNode
+
+from .clock import to_datetime
+from .errors import LogScaleError
+from .records import Level, Order, Organization, RevocationType, Session, SortBy, User
+from .store import DEFAULT_LIMIT, Caller, SessionQuery, Store
+
+__all__ = ["Context", "SCHEMA_SDL", "build_schema"]
+
+SCHEMA_SDL = resources.files(__package__).joinpath("schema.graphql").read_text(encoding="utf-8")
+
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every resolver of one request sees: the store and who is asking."""
+
+    store: Store
+    caller: Caller
+
+
+def _context(info: GraphQLResolveInfo) -> Context:
+    context: Context = info.context
+    return context
+
+
+def _fail(error: LogScaleError) -> GraphQLError:
+    return GraphQLError(error.message, original_error=error)
+
+
+# -- scalars --------------------------------------------------------------------------
+
+long_scalar = ScalarType("Long")
+datetime_scalar = ScalarType("DateTime")
+
+
+@long_scalar.serializer
+def _serialize_long(value: int) -> int:
+    return value
+
+
+@long_scalar.value_parser
+def _parse_long(value: Any) -> int:
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value)
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GraphQLError(f"Long cannot represent {value!r}: it takes a whole number.")
+    if not _LONG_MIN <= value <= _LONG_MAX:
+        raise GraphQLError(f"Long cannot represent {value}: it is outside 64 bits.")
+    return value
+
+
+@long_scalar.literal_parser
+def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> int:
+    if isinstance(node, (IntValueNode, StringValueNode)):
+        return _parse_long(node.value if isinstance(node, StringValueNode) else int(node.value))
+    raise GraphQLError("Long takes a whole number.")
+
+
+@datetime_scalar.serializer
+def _serialize_datetime(value: int) -> str:
+    return to_datetime(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# -- queries ---------------------------------------------------------------------------
+
+query = QueryType()
+
+
+@query.field("sessions")
+def _sessions(
+    _obj: None,
+    info: GraphQLResolveInfo,
+    searchFilter: str | None = None,
+    level: str | None = None,
+    sortBy: str | None = None,
+    orderBy: str | None = None,
+    skip: int | None = None,
+    limit: int | None = None,
+    onlyActiveSessions: bool | None = None,
+) -> dict[str, Any]:
+    context = _context(info)
+    request = SessionQuery(
+        search_filter=searchFilter,
+        level=Level(level) if level is not None else Level.USER,
+        sort_by=SortBy(sortBy) if sortBy is not None else SortBy.LAST_ACTIVITY_TIME,
+        order=Order(orderBy) if orderBy is not None else Order.DESC,
+        skip=skip if skip is not None else 0,
+        limit=limit if limit is not None else DEFAULT_LIMIT,
+        only_active=onlyActiveSessions if onlyActiveSessions is not None else True,
+    )
+    try:
+        page = context.store.query_sessions(context.caller, request)
+    except LogScaleError as error:
+        raise _fail(error) from error
+    return {"totalResults": page.total, "results": page.sessions}
+
+
+@query.field("currentUser")
+def _current_user(_obj: None, info: GraphQLResolveInfo) -> User:
+    return _context(info).caller.user
+
+
+@query.field("user")
+def _user(_obj: None, info: GraphQLResolveInfo, id: str) -> User | None:
+    context = _context(info)
+    return context.store.find_user(context.caller, id)
+
+
+@query.field("organization")
+def _organization(_obj: None, info: GraphQLResolveInfo) -> Organization:
+    context = _context(info)
+    return context.store.organization(context.caller.organization_id)
+
+
+# -- mutations ---------------------------------------------------------------------------
+
+mutation = MutationType()
+
+
+@mutation.field("logoutOfSession")
+def _logout(_obj: None, info: GraphQLResolveInfo) -> bool:
+    context = _context(info)
+    try:
+        return context.store.logout(context.caller)
+    except LogScaleError as error:
+        raise _fail(error) from error
+
+
+@mutation.field("revokeSession")
+def _revoke(_obj: None, info: GraphQLResolveInfo, input: dict[str, str]) -> bool:
+    context = _context(info)
+    try:
+        return context.store.revoke(
+            context.caller, input["id"], RevocationType(input["revocationType"])
+        )
+    except LogScaleError as error:
+        raise _fail(error) from error
+
+
+@mutation.field("updateSessionSettings")
+def _update_settings(_obj: None, info: GraphQLResolveInfo, input: dict[str, int]) -> Organization:
+    context = _context(info)
+    try:
+        return context.store.update_session_settings(
+            context.caller, input["maxInactivityPeriod"], input["forceReauthenticationAfter"]
+        )
+    except LogScaleError as error:
+        raise _fail(error) from error
+
+
+# -- objects --------------------------------------------------------------------------------
+
+session_type = ObjectType("Session")
+session_type.set_alias("clientInfo", "client_info")
+session_type.set_alias("createdAt", "created_at")
+session_type.set_alias("lastActivityAt", "last_activity_at")
+
+
+@session_type.field("user")
+def _session_user(session: Session, info: GraphQLResolveInfo) -> User:
+    return _context(info).store.user(session.user_id)
+
+
+@session_type.field("isCurrentSession")
+def _is_current(session: Session, info: GraphQLResolveInfo) -> bool:
+    return session.id == _context(info).caller.session_id
+
+
+user_type = ObjectType("User")
+for _field, _attribute in (
+    ("displayName", "display_name"),
+    ("isRoot", "is_root"),
+    ("isOrgRoot", "is_org_root"),
+    ("fullName", "full_name"),
+    ("firstName", "first_name"),
+    ("lastName", "last_name"),
+    ("phoneNumber", "phone_number"),
+    ("createdAt", "created_at"),
+    ("countryCode", "country_code"),
+    ("stateCode", "state_code"),
+):
+    user_type.set_alias(_field, _attribute)
+
+organization_type = ObjectType("Organization")
+organization_type.set_alias("createdAt", "created_at")
+
+
+@organization_type.field("configs")
+def _configs(org: Organization, _info: GraphQLResolveInfo) -> Organization:
+    return org
+
+
+@organization_type.field("isActionAllowed")
+def _is_action_allowed(_org: Organization, info: GraphQLResolveInfo, action: str) -> bool:
+    return Store.is_action_allowed(_context(info).caller, action)
+
+
+configs_type = ObjectType("OrganizationConfigs")
+
+
+@configs_type.field("session")
+def _session_settings(_org: Organization, info: GraphQLResolveInfo) -> dict[str, int]:
+    context = _context(info)
+    try:
+        settings = context.store.session_settings(context.caller)
+    except LogScaleError as error:
+        raise _fail(error) from error
+    return {
+        "maxInactivityPeriod": settings.max_inactivity_period,
+        "forceReauthenticationAfter": settings.force_reauthentication_after,
+    }
+
+
+def build_schema() -> GraphQLSchema:
+    """The executable schema: ``schema.graphql`` with every resolver bound (binding fails loudly)."""
+    return make_executable_schema(
+        SCHEMA_SDL,
+        query,
+        mutation,
+        session_type,
+        user_type,
+        organization_type,
+        configs_type,
+        long_scalar,
+        datetime_scalar,
+    )

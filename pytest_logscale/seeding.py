@@ -1,0 +1,266 @@
+"""Realistic organizations, users and sessions from one seed, with Faker.
+
+Faker is slow per value (tens to hundreds of microseconds) and its "now"-relative
+dates change from day to day, so it only fills small pools of names, places,
+user agents and phone numbers; a seeded :class:`random.Random` draws every record
+from those pools and makes all ids, tokens, addresses and times against the
+seed's own start instant. The same seed and sizes give the same data, tokens
+included, on any machine and any day (for one Faker release: the tests pin a
+fingerprint of the default data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import random
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from faker import Faker
+from faker.providers.date_time import Provider as DateTimeProvider
+
+from .clock import to_millis
+from .dataset import Dataset
+from .ids import random_id
+from .records import Ending, Organization, Role, Session, SessionSettings, User
+
+__all__ = ["DEFAULT_SETTINGS", "SeedOptions", "seed_dataset"]
+
+SECOND = 1000
+MINUTE = 60 * SECOND
+HOUR = 60 * MINUTE
+DAY = 24 * HOUR
+
+#: The values of LogScale's own ``updateSessionSettings`` example: 10 hours and 100 days.
+DEFAULT_SETTINGS = SessionSettings(max_inactivity_period=36_000_000, force_reauthentication_after=8_640_000_000)
+
+_EPOCH = to_millis(datetime(2025, 1, 1, tzinfo=timezone.utc))
+_COUNTRY_NAMES = {c.alpha_2_code: c.name for c in DateTimeProvider.countries}
+
+
+@dataclass(frozen=True, slots=True)
+class SeedOptions:
+    """What to seed: the seed, and how many organizations, users and sessions.
+
+    ``users`` and ``sessions`` count per organization. Every organization gets an
+    owner, an admin and a member, each with a current active session, so both
+    are at least 3.
+    """
+
+    seed: int = 1
+    organizations: int = 1
+    users: int = 12
+    sessions: int = 60
+
+    def __post_init__(self) -> None:
+        for name, low, high in (
+            ("seed", 0, 2**63 - 1),
+            ("organizations", 1, 1_000),
+            ("users", 3, 100_000),
+            ("sessions", 3, 1_000_000),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise TypeError(f"{name} must be a whole number, got {value!r}")
+            if not low <= value <= high:
+                raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    city: str | None
+    country: str | None
+    country_code: str | None
+
+
+class _Pools:
+    """Small pools of Faker values that every record is drawn from."""
+
+    def __init__(self, seed: int, organizations: int) -> None:
+        fake = Faker("en_US")
+        fake.seed_instance(seed)
+        self.first_names = sorted({fake.first_name() for _ in range(80)})
+        self.last_names = sorted({fake.last_name() for _ in range(80)})
+        self.user_agents = sorted({fake.user_agent() for _ in range(48)})
+        self.phones = [fake.phone_number() for _ in range(32)]
+        self.states = [fake.state_abbr() for _ in range(16)]
+        self.companies = [fake.company() for _ in range(organizations)]
+        self.slogans = [fake.catch_phrase() for _ in range(organizations)]
+        places = []
+        for _ in range(120):
+            _lat, _lon, city, code, _zone = fake.location_on_land()
+            if code in _COUNTRY_NAMES:
+                places.append(_Place(city, _COUNTRY_NAMES[code], code))
+        self.places = places
+
+
+def _public_address(rng: random.Random) -> str:
+    while True:
+        if rng.random() < 0.15:
+            address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv6Address(
+                (0x2000 << 112) | rng.getrandbits(125)
+            )
+        else:
+            address = ipaddress.IPv4Address(rng.getrandbits(32))
+        if address.is_global and not address.is_multicast:
+            return str(address)
+
+
+def _domain(company: str, index: int, taken: set[str]) -> str:
+    if index == 0:
+        domain = "company.com"
+    else:
+        stem = re.sub(r"[^a-z]", "", company.split()[0].lower()) or "org"
+        domain = f"{stem}.com"
+        serial = 2
+        while domain in taken:
+            domain = f"{stem}{serial}.com"
+            serial += 1
+    taken.add(domain)
+    return domain
+
+
+class _Seeder:
+    def __init__(self, options: SeedOptions) -> None:
+        self.options = options
+        self.rng = random.Random(options.seed)
+        self.pools = _Pools(options.seed, options.organizations)
+        self.start = _EPOCH + self.rng.randrange(365 * 24 * 60) * MINUTE
+        self.organizations: list[Organization] = []
+        self.users: list[User] = []
+        self.sessions: list[Session] = []
+
+    def run(self) -> Dataset:
+        domains: set[str] = set()
+        for index in range(self.options.organizations):
+            org = self._organization(index, domains)
+            self.organizations.append(org)
+            taken: set[str] = set()
+            members = [self._user(org, position, taken) for position in range(self.options.users)]
+            self.users += members
+            self._sessions(org, members)
+        return Dataset(
+            self.organizations, self.users, self.sessions, start_ms=self.start, seed=self.options.seed
+        )
+
+    def _organization(self, index: int, domains: set[str]) -> Organization:
+        rng = self.rng
+        company = self.pools.companies[index]
+        return Organization(
+            id=random_id(rng, 24),
+            name=company,
+            domain=_domain(company, index, domains),
+            settings=DEFAULT_SETTINGS,
+            cid=f"{rng.getrandbits(128):032x}",
+            description=self.pools.slogans[index],
+            created_at=self.start - rng.randrange(400, 1500) * DAY,
+        )
+
+    def _user(self, org: Organization, position: int, taken: set[str]) -> User:
+        rng, pools = self.rng, self.pools
+        if position == 0:
+            role = Role.OWNER
+        elif position == 1 or (position > 2 and rng.random() < 0.15):
+            role = Role.ADMIN
+        else:
+            role = Role.MEMBER
+        first, last = rng.choice(pools.first_names), rng.choice(pools.last_names)
+        username, serial = f"{first}.{last}@{org.domain}".lower(), 2
+        while username in taken:
+            username, serial = f"{first}.{last}{serial}@{org.domain}".lower(), serial + 1
+        taken.add(username)
+        home = rng.choice(pools.places)
+        created = (org.created_at or self.start) + rng.randrange(0, 300) * DAY + rng.randrange(DAY // SECOND) * SECOND
+        return User(
+            id=random_id(rng, 24),
+            organization_id=org.id,
+            username=username,
+            display_name=f"{first} {last}",
+            role=role,
+            created_at=created,
+            email=username,
+            first_name=first,
+            last_name=last,
+            full_name=f"{first} {last}",
+            phone_number=rng.choice(pools.phones) if rng.random() < 0.6 else None,
+            picture=(
+                f"https://www.gravatar.com/avatar/{hashlib.md5(username.encode()).hexdigest()}"
+                if rng.random() < 0.5
+                else None
+            ),
+            country_code=home.country_code,
+            state_code=rng.choice(pools.states) if home.country_code == "US" else None,
+            company=org.name,
+        )
+
+    def _sessions(self, org: Organization, members: list[User]) -> None:
+        rng = self.rng
+        homes = {u.id: [_public_address(rng) for _ in range(rng.randint(1, 3))] for u in members}
+        places = {u.id: rng.choice(self.pools.places) for u in members}
+        for index in range(self.options.sessions):
+            # The owner, the first admin and the first member each get a current session.
+            user = members[index] if index < 3 else rng.choice(members)
+            kind = "current" if index < 3 else self._kind()
+            created, last = self._times(kind)
+            ip = rng.choice(homes[user.id]) if rng.random() < 0.6 else _public_address(rng)
+            place = places[user.id] if rng.random() < 0.7 else rng.choice(self.pools.places)
+            roll = rng.random()
+            city = None if roll < 0.12 else place.city
+            country = None if roll < 0.04 else place.country
+            self.sessions.append(
+                Session(
+                    id=random_id(rng, 32),
+                    user_id=user.id,
+                    organization_id=org.id,
+                    token=random_id(rng, 40),
+                    client_info=rng.choice(self.pools.user_agents),
+                    ip=ip,
+                    city=city,
+                    country=country,
+                    created_at=created,
+                    last_activity_at=last,
+                    ended=_ENDINGS.get(kind),
+                )
+            )
+
+    def _kind(self) -> str:
+        roll = self.rng.random()
+        for kind, share in _KINDS:
+            if roll < share:
+                return kind
+            roll -= share
+        return "active"
+
+    def _times(self, kind: str) -> tuple[int, int]:
+        rng, start = self.rng, self.start
+        limits = DEFAULT_SETTINGS
+        if kind == "current":
+            created = start - rng.randrange(1, 8 * 60) * MINUTE
+            return created, start - rng.randrange(0, 5) * MINUTE
+        if kind == "reauthentication_due":
+            created = start - limits.force_reauthentication_after - rng.randrange(1, 90 * 24) * HOUR
+            return created, start - rng.randrange(0, 9 * 60) * MINUTE
+        if kind == "inactive":
+            created = start - rng.randrange(11 * 60, 90 * 24 * 60) * MINUTE
+            stale = start - limits.max_inactivity_period - MINUTE
+            return created, created + rng.randrange(0, (stale - created) // MINUTE + 1) * MINUTE
+        created = start - rng.randrange(10, 90 * 24 * 60) * MINUTE
+        # Active sessions were used within the inactivity limit; ended ones any time after login.
+        floor = max(created, start - limits.max_inactivity_period) if kind == "active" else created
+        return created, floor + rng.randrange(0, (start - floor) // MINUTE + 1) * MINUTE
+
+_KINDS = (
+    ("active", 0.62),
+    ("logged_out", 0.12),
+    ("revoked", 0.08),
+    ("inactive", 0.12),
+    ("reauthentication_due", 0.06),
+)
+_ENDINGS = {"logged_out": Ending.LOGGED_OUT, "revoked": Ending.REVOKED}
+
+
+def seed_dataset(options: SeedOptions | None = None) -> Dataset:
+    """Seeded data for the options (the defaults when None)."""
+    return _Seeder(options or SeedOptions()).run()

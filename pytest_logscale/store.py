@@ -1,0 +1,464 @@
+"""The fake LogScale's state and every rule of session management. No HTTP, GraphQL or Faker.
+
+The seeded :class:`~pytest_logscale.dataset.Dataset` is never changed: the
+store keeps its changes (touched, ended or new sessions, new tokens, new
+settings) beside it, so :meth:`Store.reset` costs the same however large the
+data is. Every public method takes the store's lock, so server threads and the
+test thread can share one store.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+
+from . import ordering
+from .clock import Clock
+from .dataset import Dataset, search_text
+from .errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from .ids import derived_id, token_digest
+from .records import (
+    CHANGE_SESSIONS,
+    VIEW_SESSION_SETTINGS,
+    Credential,
+    Ending,
+    Level,
+    Order,
+    Organization,
+    RevocationType,
+    Role,
+    Session,
+    SessionSettings,
+    SortBy,
+    User,
+)
+
+__all__ = ["Caller", "SessionPage", "SessionQuery", "Store"]
+
+DEFAULT_LIMIT = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who made a request: the user, and the session when a session token was used."""
+
+    user: User
+    session_id: str | None = None
+
+    @property
+    def organization_id(self) -> str:
+        """The caller's organization."""
+        return self.user.organization_id
+
+
+@dataclass(frozen=True, slots=True)
+class SessionQuery:
+    """The arguments of ``sessions()`` with LogScale's defaults (None means left out)."""
+
+    search_filter: str | None = None
+    level: Level = Level.USER
+    sort_by: SortBy = SortBy.LAST_ACTIVITY_TIME
+    order: Order = Order.DESC
+    skip: int = 0
+    limit: int = DEFAULT_LIMIT
+    only_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SessionPage:
+    """One page of matching sessions and how many matched before paging."""
+
+    total: int
+    sessions: list[Session]
+
+
+@dataclass(slots=True)
+class _Changes:
+    """Everything that happened since the dataset was seeded or loaded."""
+
+    sessions: dict[str, Session] = field(default_factory=dict)
+    new_by_user: dict[str, list[str]] = field(default_factory=dict)
+    credentials: dict[bytes, Credential] = field(default_factory=dict)
+    api_tokens: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, SessionSettings] = field(default_factory=dict)
+    serial: int = 0
+
+
+class Store:
+    """Organizations, users, sessions and tokens, with LogScale's session rules.
+
+    Reads return frozen records; use the methods to change anything.
+    """
+
+    def __init__(self, dataset: Dataset, clock: Clock | None = None) -> None:
+        self._lock = threading.RLock()
+        self._base = dataset
+        self.clock = clock if clock is not None else Clock(dataset.start_ms)
+        self._changes = _Changes()
+
+    # -- state as a whole -----------------------------------------------------
+
+    @property
+    def dataset(self) -> Dataset:
+        """The seeded or loaded data this store started from."""
+        return self._base
+
+    def reset(self) -> None:
+        """Forget every change and put the clock back: the state is as seeded again."""
+        with self._lock:
+            self._changes = _Changes()
+            self.clock.reset()
+
+    def replace(self, dataset: Dataset) -> None:
+        """Start over from other data, with the clock at that data's start instant."""
+        with self._lock:
+            self._base = dataset
+            self._changes = _Changes()
+            self.clock.restart(dataset.start_ms)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the lock across several calls that must see one state."""
+        with self._lock:
+            yield
+
+    # -- reading ----------------------------------------------------------------
+
+    def organizations(self) -> list[Organization]:
+        """Every organization, in seeding order."""
+        return list(self._base.organizations.values())
+
+    def organization(self, organization_id: str) -> Organization:
+        """An organization with its current session settings."""
+        with self._lock:
+            org = self._base.organizations[organization_id]
+            settings = self._changes.settings.get(organization_id)
+            return org if settings is None else replace(org, settings=settings)
+
+    def users(self, organization_id: str | None = None, role: Role | None = None) -> list[User]:
+        """Users in seeding order, optionally of one organization and one role."""
+        pool = (
+            self._base.users.values()
+            if organization_id is None
+            else self._base.org_users[organization_id]
+        )
+        return [u for u in pool if role is None or u.role is role]
+
+    def user(self, user_id: str) -> User:
+        """A user by id (KeyError when there is none)."""
+        return self._base.users[user_id]
+
+    def session(self, session_id: str) -> Session:
+        """A session as it is now (KeyError when there is none)."""
+        with self._lock:
+            found = self._changes.sessions.get(session_id)
+            return found if found is not None else self._base.sessions[session_id]
+
+    def sessions(self, organization_id: str | None = None) -> list[Session]:
+        """Every session as it is now, seeded ones first, optionally of one organization."""
+        with self._lock:
+            changed = self._changes.sessions
+            seeded = (
+                self._base.sessions.values()
+                if organization_id is None
+                else self._base.org_sessions[organization_id]
+            )
+            current = [changed.get(s.id, s) for s in seeded]
+            current += [
+                s
+                for s in changed.values()
+                if s.id not in self._base.sessions
+                and (organization_id is None or s.organization_id == organization_id)
+            ]
+            return current
+
+    def user_sessions(self, user_id: str) -> list[Session]:
+        """A user's sessions as they are now, oldest first."""
+        with self._lock:
+            changed = self._changes.sessions
+            current = [changed.get(s.id, s) for s in self._base.user_sessions[user_id]]
+            current += [changed[i] for i in self._changes.new_by_user.get(user_id, ())]
+            return current
+
+    def api_tokens(self) -> dict[str, str]:
+        """Every personal API token, with the id of the user it belongs to."""
+        with self._lock:
+            return {**self._base.api_tokens, **self._changes.api_tokens}
+
+    def settings(self, organization_id: str) -> SessionSettings:
+        """An organization's session limits as they are now."""
+        with self._lock:
+            found = self._changes.settings.get(organization_id)
+            return found if found is not None else self._base.organizations[organization_id].settings
+
+    def status(self, session: Session) -> str:
+        """``active``, ``logged_out``, ``revoked``, ``inactive`` or ``reauthentication_due``."""
+        with self._lock:
+            return self._status(session, self.clock.now_ms(), self.settings(session.organization_id))
+
+    def is_active(self, session: Session) -> bool:
+        """Whether the session is neither ended nor past either limit now."""
+        return self.status(session) == "active"
+
+    @staticmethod
+    def _status(session: Session, now: int, settings: SessionSettings) -> str:
+        if session.ended is not None:
+            return session.ended.value
+        last, created = session.last_activity_at, session.created_at
+        if last is not None and now - last > settings.max_inactivity_period:
+            return "inactive"
+        if created is not None and now - created > settings.force_reauthentication_after:
+            return "reauthentication_due"
+        return "active"
+
+    # -- authentication -----------------------------------------------------------
+
+    def authenticate(self, token: str | None) -> Caller:
+        """The caller a bearer token stands for; a session token also counts as activity.
+
+        Raises :class:`Unauthenticated` saying why: no token, an unknown one, or
+        a session that was logged out, revoked or has expired.
+        """
+        if not token:
+            raise Unauthenticated(
+                "No access token: send the header 'Authorization: Bearer <token>'."
+            )
+        digest = token_digest(token)
+        with self._lock:
+            credential = self._changes.credentials.get(digest) or self._base.credentials.get(
+                digest
+            )
+            if credential is None:
+                raise Unauthenticated("The access token is not valid.")
+            user = self._base.users[credential.user_id]
+            if credential.session_id is None:
+                return Caller(user)
+            session = self.session(credential.session_id)
+            now = self.clock.now_ms()
+            status = self._status(session, now, self.settings(session.organization_id))
+            if status != "active":
+                raise Unauthenticated(_DEAD_SESSION[status])
+            if session.last_activity_at != now:
+                self._changes.sessions[session.id] = replace(session, last_activity_at=now)
+            return Caller(user, session.id)
+
+    # -- queries ------------------------------------------------------------------
+
+    def query_sessions(self, caller: Caller, query: SessionQuery) -> SessionPage:
+        """``sessions()``: filter, order and page as LogScale does (see docs/behaviour.md)."""
+        if query.skip < 0:
+            raise InvalidArgument(f"skip must not be negative, got {query.skip}.")
+        if query.limit < 0:
+            raise InvalidArgument(f"limit must not be negative, got {query.limit}.")
+        if query.level is Level.ORGANIZATION:
+            self._require(caller, CHANGE_SESSIONS, "list the sessions of the organization")
+        needle = (query.search_filter or "").strip().casefold()
+        descending = query.order is Order.DESC
+        parts = ordering.parts_for(query.sort_by, self._base.users)
+        with self._lock:
+            keep = self._matcher(caller.organization_id, needle, query.only_active)
+            if query.level is Level.USER:
+                mine = [s for s in self.user_sessions(caller.user.id) if keep(s)]
+                matched = ordering.order(mine, parts, descending)
+            else:
+                matched = self._organization_matches(
+                    caller.organization_id, keep, query.sort_by, parts, descending
+                )
+        page = matched[query.skip : query.skip + query.limit]
+        return SessionPage(total=len(matched), sessions=page)
+
+    def _matcher(self, organization_id: str, needle: str, only_active: bool) -> _Keep:
+        now = self.clock.now_ms()
+        settings = self.settings(organization_id)
+        idle_since = now - settings.max_inactivity_period
+        created_since = now - settings.force_reauthentication_after
+        base = self._base
+
+        def text(session: Session) -> str:
+            if session.id in base.sessions:
+                return base.text_of(session)
+            return search_text(session, base.users[session.user_id])
+
+        def keep(session: Session) -> bool:
+            if only_active and (
+                session.ended is not None
+                or (session.last_activity_at is not None and session.last_activity_at < idle_since)
+                or (session.created_at is not None and session.created_at < created_since)
+            ):
+                return False
+            return not needle or needle in text(session)
+
+        return keep
+
+    def _organization_matches(
+        self,
+        organization_id: str,
+        keep: _Keep,
+        sort_by: SortBy,
+        parts: tuple[ordering.Part, ...],
+        descending: bool,
+    ) -> list[Session]:
+        seeded = self._base.ordered(organization_id, sort_by, descending)
+        changed = {
+            s.id: s for s in self._changes.sessions.values() if s.organization_id == organization_id
+        }
+        if not changed:
+            return [s for s in seeded if keep(s)]
+        matched = [s for s in seeded if s.id not in changed and keep(s)]
+        extra = [s for s in changed.values() if keep(s)]
+        if len(extra) * 16 > len(matched):
+            # Many changes (a whole organization revoked, say): one sort beats many insertions.
+            return ordering.order(matched + extra, parts, descending)
+        for session in extra:
+            ordering.insert(matched, session, parts, descending)
+        return matched
+
+    def find_user(self, caller: Caller, user_id: str) -> User | None:
+        """``user(id)``: a user of the caller's organization, else None."""
+        user = self._base.users.get(user_id)
+        if user is None or user.organization_id != caller.organization_id:
+            return None
+        return user
+
+    def session_settings(self, caller: Caller) -> SessionSettings:
+        """The caller's organization's session limits; needs ViewSessionSettings."""
+        self._require(caller, VIEW_SESSION_SETTINGS, "view the session settings")
+        return self.settings(caller.organization_id)
+
+    @staticmethod
+    def is_action_allowed(caller: Caller, action: str) -> bool:
+        """Whether the caller holds an organization permission."""
+        return action in caller.user.permissions
+
+    # -- mutations ----------------------------------------------------------------
+
+    def logout(self, caller: Caller) -> bool:
+        """``logoutOfSession``: end the caller's own session."""
+        if caller.session_id is None:
+            raise InvalidArgument(
+                "logoutOfSession needs a session: this request was made with a personal API "
+                "token, which has none."
+            )
+        with self._lock:
+            self._end(self.session(caller.session_id), Ending.LOGGED_OUT)
+        return True
+
+    def revoke(self, caller: Caller, target_id: str, revocation: RevocationType) -> bool:
+        """``revokeSession``: end one session, a user's sessions, or the organization's."""
+        with self._lock:
+            if revocation is RevocationType.SESSION:
+                session = self._changes.sessions.get(target_id) or self._base.sessions.get(
+                    target_id
+                )
+                if session is None or session.organization_id != caller.organization_id:
+                    raise NotFound(f"No session with id '{target_id}' was found.")
+                if session.user_id != caller.user.id:
+                    self._require(caller, CHANGE_SESSIONS, "revoke another user's session")
+                doomed = [session]
+            elif revocation is RevocationType.USER:
+                user = self.find_user(caller, target_id)
+                if user is None:
+                    raise NotFound(f"No user with id '{target_id}' was found.")
+                if user.id != caller.user.id:
+                    self._require(caller, CHANGE_SESSIONS, "revoke another user's sessions")
+                doomed = self.user_sessions(user.id)
+            else:
+                if target_id != caller.organization_id:
+                    raise NotFound(f"No organization with id '{target_id}' was found.")
+                self._require(caller, CHANGE_SESSIONS, "revoke every session of the organization")
+                doomed = self.sessions(caller.organization_id)
+            for session in doomed:
+                self._end(session, Ending.REVOKED)
+        return True
+
+    def update_session_settings(
+        self, caller: Caller, max_inactivity_period: int, force_reauthentication_after: int
+    ) -> Organization:
+        """``updateSessionSettings``: new limits for the caller's organization, at once."""
+        self._require(caller, CHANGE_SESSIONS, "change the session settings")
+        for name, value in (
+            ("maxInactivityPeriod", max_inactivity_period),
+            ("forceReauthenticationAfter", force_reauthentication_after),
+        ):
+            if value <= 0:
+                raise InvalidArgument(f"{name} must be a positive number of milliseconds, got {value}.")
+        with self._lock:
+            self._changes.settings[caller.organization_id] = SessionSettings(
+                max_inactivity_period, force_reauthentication_after
+            )
+            return self.organization(caller.organization_id)
+
+    def _end(self, session: Session, ending: Ending) -> None:
+        if session.ended is None:
+            self._changes.sessions[session.id] = replace(session, ended=ending)
+
+    @staticmethod
+    def _require(caller: Caller, action: str, what: str) -> None:
+        if action not in caller.user.permissions:
+            raise PermissionDenied(action, what)
+
+    # -- arranging (for tests and the command line) ----------------------------------
+
+    def login(
+        self,
+        user_id: str,
+        *,
+        client_info: str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+        ip: str = "203.0.113.10",
+        city: str | None = None,
+        country: str | None = None,
+    ) -> Session:
+        """Open a new active session for a user now, as a login would; returns it with its token."""
+        if ordering.ip_key(ip) is None:
+            raise ValueError(f"{ip!r} is not an IP address")
+        with self._lock:
+            user = self._base.users[user_id]
+            serial = self._next_serial()
+            now = self.clock.now_ms()
+            session = Session(
+                id=derived_id(self._base.seed, "session", serial),
+                user_id=user.id,
+                organization_id=user.organization_id,
+                token=derived_id(self._base.seed, "session-token", serial, 40),
+                client_info=client_info,
+                ip=ip,
+                city=city,
+                country=country,
+                created_at=now,
+                last_activity_at=now,
+            )
+            self._changes.sessions[session.id] = session
+            self._changes.new_by_user.setdefault(user.id, []).append(session.id)
+            self._changes.credentials[token_digest(session.token)] = Credential(user.id, session.id)
+            return session
+
+    def create_api_token(self, user_id: str) -> str:
+        """A new personal API token for a user: it authenticates the user without a session."""
+        with self._lock:
+            user = self._base.users[user_id]
+            token = derived_id(self._base.seed, "api-token", self._next_serial(), 40)
+            self._changes.credentials[token_digest(token)] = Credential(user.id)
+            self._changes.api_tokens[token] = user.id
+            return token
+
+    def _next_serial(self) -> int:
+        self._changes.serial += 1
+        return self._changes.serial
+
+
+_Keep = Callable[[Session], bool]
+
+_DEAD_SESSION = {
+    "logged_out": "This session has been logged out: log in again for a new token.",
+    "revoked": "This session has been revoked: log in again for a new token.",
+    "inactive": (
+        "This session has expired: it was inactive for longer than the organization's "
+        "maxInactivityPeriod."
+    ),
+    "reauthentication_due": (
+        "This session has expired: it is older than the organization's "
+        "forceReauthenticationAfter and must log in again."
+    ),
+}
