@@ -1,5 +1,67 @@
-"""pytest-logscale: a stateful, schema-exact fake of LogScale's session-management GraphQL API."""
+"""pytest-logscale: a stateful, schema-exact fake of LogScale's session-management GraphQL API.
+
+The public names live here; ``pytest_logscale.plugin`` holds the fixtures.
+"""
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+from .app import AppOptions, LogScaleApp
+from .clock import Clock
+from .errors import (
+    InvalidArgument,
+    LogScaleError,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+)
+from .fake import FakeLogScale
+from .journal import Exchange, Journal
+from .records import (
+    Ending,
+    Level,
+    Order,
+    Organization,
+    RevocationType,
+    Role,
+    Session,
+    SessionSettings,
+    SortBy,
+    User,
+)
+from .seeding import SeedOptions, seed_dataset
+from .server import ServerError, ThreadedServer
+from .store import Caller, SessionPage, SessionQuery, Store
+from .version import __version__
+
+__all__ = [
+    "AppOptions",
+    "Caller",
+    "Clock",
+    "Ending",
+    "Exchange",
+    "FakeLogScale",
+    "InvalidArgument",
+    "Journal",
+    "Level",
+    "LogScaleApp",
+    "LogScaleError",
+    "NotFound",
+    "Order",
+    "Organization",
+    "PermissionDenied",
+    "RevocationType",
+    "Role",
+    "SeedOptions",
+    "ServerError",
+    "Session",
+    "SessionPage",
+    "SessionQuery",
+    "SessionSettings",
+    "SortBy",
+    "Store",
+    "ThreadedServer",
+    "Unauthenticated",
+    "User",
+    "__version__",
+    "seed_dataset",
+]

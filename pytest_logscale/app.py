@@ -18,12 +18,12 @@ from ariadne.explorer import ExplorerGraphiQL
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
-from . import __version__
 from .documents import DocumentCache, Operation
 from .errors import LogScaleError, Unauthenticated
 from .journal import Exchange, Journal
 from .resolvers import Context, build_schema
 from .store import Caller, Store
+from .version import __version__
 
 __all__ = ["AppOptions", "LogScaleApp"]
 
@@ -177,7 +177,9 @@ class LogScaleApp:
         header = environ.get("HTTP_AUTHORIZATION", "").strip()
         scheme, _, token = header.partition(" ")
         if header and scheme.lower() != "bearer":
-            raise _Reject(401, f"The Authorization header must use the Bearer scheme, not {scheme!r}.")
+            raise _Reject(
+                401, f"The Authorization header must use the Bearer scheme, not {scheme!r}."
+            )
         try:
             return self.store.authenticate(token.strip())
         except Unauthenticated as error:
@@ -189,11 +191,15 @@ class LogScaleApp:
         trace.query, trace.variables = query, variables
         prepared = self.documents.prepare(query)
         if prepared.document is None:
-            raise _Reject(400, "invalid document", errors=[e.formatted for e in prepared.errors])
+            raise _Reject(
+                400, "invalid document", errors=[dict(e.formatted) for e in prepared.errors]
+            )
         operation = prepared.operation(name)
         if operation is None:
             if name is None:
-                raise _Reject(400, "The document has several operations: name one in operationName.")
+                raise _Reject(
+                    400, "The document has several operations: name one in operationName."
+                )
             raise _Reject(400, f"The document has no operation named {name!r}.")
         trace.operation = operation
         assert trace.caller is not None

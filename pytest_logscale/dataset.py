@@ -55,7 +55,9 @@ class Dataset:
         self.org_users: dict[str, list[User]] = {org_id: [] for org_id in self.organizations}
         for user in users:
             if user.organization_id not in self.organizations:
-                raise ValueError(f"user {user.id} names unknown organization {user.organization_id}")
+                raise ValueError(
+                    f"user {user.id} names unknown organization {user.organization_id}"
+                )
             if user.id in self.users:
                 raise ValueError(f"user id {user.id} is used twice")
             self.users[user.id] = user
@@ -65,8 +67,8 @@ class Dataset:
         self.org_sessions: dict[str, list[Session]] = {org_id: [] for org_id in self.organizations}
         self.credentials: dict[bytes, Credential] = {}
         for session in sessions:
-            user = self.users.get(session.user_id)
-            if user is None or user.organization_id != session.organization_id:
+            owner = self.users.get(session.user_id)
+            if owner is None or owner.organization_id != session.organization_id:
                 raise ValueError(f"session {session.id} names unknown user {session.user_id}")
             if session.id in self.sessions:
                 raise ValueError(f"session id {session.id} is used twice")

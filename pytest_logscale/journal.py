@@ -123,9 +123,13 @@ class Journal:
         return "\n".join(f"#{n} {e.describe()}" for n, e in enumerate(entries, 1))
 
     def assert_called(
-        self, root_field: str, *, times: int | None = None, variables: Mapping[str, Any] | None = None
+        self,
+        root_field: str,
+        *,
+        times: int | None = None,
+        variables: Mapping[str, Any] | None = None,
     ) -> list[Exchange]:
-        """Assert a root field was called (``times`` times, if given; with these variables, if given).
+        """Assert calls of a root field: ``times`` of them if given, with ``variables`` if given.
 
         Returns the matching exchanges. The failure message lists every request received.
         """
@@ -137,10 +141,13 @@ class Journal:
         ]
         wanted = f"{root_field}" + (f" with variables {dict(variables)!r}" if variables else "")
         if times is None and not matching:
-            raise AssertionError(f"expected a call of {wanted}, got none. Received:\n{self.format()}")
+            raise AssertionError(
+                f"expected a call of {wanted}, got none. Received:\n{self.format()}"
+            )
         if times is not None and len(matching) != times:
             raise AssertionError(
-                f"expected {times} call(s) of {wanted}, got {len(matching)}. Received:\n{self.format()}"
+                f"expected {times} call(s) of {wanted}, got {len(matching)}. "
+                f"Received:\n{self.format()}"
             )
         return matching
 
@@ -158,7 +165,7 @@ class Journal:
 
 
 def _contains(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
-    """Whether ``actual`` has every key of ``expected`` with an equal value (dicts compared alike)."""
+    """Whether ``actual`` has every key of ``expected`` with an equal value, dicts alike."""
     for key, value in expected.items():
         if key not in actual:
             return False

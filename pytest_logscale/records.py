@@ -6,10 +6,10 @@ import enum
 from dataclasses import dataclass
 
 __all__ = [
-    "ALL_ACTIONS",
     "ADMIN_ACTIONS",
-    "MEMBER_ACTIONS",
+    "ALL_ACTIONS",
     "CHANGE_SESSIONS",
+    "MEMBER_ACTIONS",
     "VIEW_SESSION_SETTINGS",
     "Credential",
     "Ending",

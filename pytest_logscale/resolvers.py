@@ -21,11 +21,13 @@ from .errors import LogScaleError
 from .records import Level, Order, Organization, RevocationType, Session, SortBy, User
 from .store import DEFAULT_LIMIT, Caller, SessionQuery, Store
 
-__all__ = ["Context", "SCHEMA_SDL", "build_schema"]
+__all__ = ["SCHEMA_SDL", "Context", "build_schema"]
 
 SCHEMA_SDL = resources.files(__package__).joinpath("schema.graphql").read_text(encoding="utf-8")
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+
+Info = GraphQLResolveInfo["Context"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +38,8 @@ class Context:
     caller: Caller
 
 
-def _context(info: GraphQLResolveInfo) -> Context:
-    context: Context = info.context
-    return context
+def _context(info: Info) -> Context:
+    return info.context
 
 
 def _fail(error: LogScaleError) -> GraphQLError:
@@ -47,38 +48,34 @@ def _fail(error: LogScaleError) -> GraphQLError:
 
 # -- scalars --------------------------------------------------------------------------
 
-long_scalar = ScalarType("Long")
-datetime_scalar = ScalarType("DateTime")
 
-
-@long_scalar.serializer
-def _serialize_long(value: int) -> int:
-    return value
-
-
-@long_scalar.value_parser
 def _parse_long(value: Any) -> int:
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value)
-    elif isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
+    whole: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        whole = value
+    elif (isinstance(value, str) and value.strip().lstrip("-").isdigit()) or (
+        isinstance(value, float) and value.is_integer()
+    ):
+        whole = int(value)
+    if whole is None:
         raise GraphQLError(f"Long cannot represent {value!r}: it takes a whole number.")
-    if not _LONG_MIN <= value <= _LONG_MAX:
-        raise GraphQLError(f"Long cannot represent {value}: it is outside 64 bits.")
-    return value
+    if not _LONG_MIN <= whole <= _LONG_MAX:
+        raise GraphQLError(f"Long cannot represent {whole}: it is outside 64 bits.")
+    return whole
 
 
-@long_scalar.literal_parser
 def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> int:
     if isinstance(node, (IntValueNode, StringValueNode)):
         return _parse_long(node.value if isinstance(node, StringValueNode) else int(node.value))
     raise GraphQLError("Long takes a whole number.")
 
 
-@datetime_scalar.serializer
 def _serialize_datetime(value: int) -> str:
     return to_datetime(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+long_scalar = ScalarType("Long", value_parser=_parse_long, literal_parser=_parse_long_literal)
+datetime_scalar = ScalarType("DateTime", serializer=_serialize_datetime)
 
 
 # -- queries ---------------------------------------------------------------------------
@@ -89,7 +86,7 @@ query = QueryType()
 @query.field("sessions")
 def _sessions(
     _obj: None,
-    info: GraphQLResolveInfo,
+    info: Info,
     searchFilter: str | None = None,
     level: str | None = None,
     sortBy: str | None = None,
@@ -116,18 +113,18 @@ def _sessions(
 
 
 @query.field("currentUser")
-def _current_user(_obj: None, info: GraphQLResolveInfo) -> User:
+def _current_user(_obj: None, info: Info) -> User:
     return _context(info).caller.user
 
 
 @query.field("user")
-def _user(_obj: None, info: GraphQLResolveInfo, id: str) -> User | None:
+def _user(_obj: None, info: Info, id: str) -> User | None:
     context = _context(info)
     return context.store.find_user(context.caller, id)
 
 
 @query.field("organization")
-def _organization(_obj: None, info: GraphQLResolveInfo) -> Organization:
+def _organization(_obj: None, info: Info) -> Organization:
     context = _context(info)
     return context.store.organization(context.caller.organization_id)
 
@@ -138,7 +135,7 @@ mutation = MutationType()
 
 
 @mutation.field("logoutOfSession")
-def _logout(_obj: None, info: GraphQLResolveInfo) -> bool:
+def _logout(_obj: None, info: Info) -> bool:
     context = _context(info)
     try:
         return context.store.logout(context.caller)
@@ -147,7 +144,7 @@ def _logout(_obj: None, info: GraphQLResolveInfo) -> bool:
 
 
 @mutation.field("revokeSession")
-def _revoke(_obj: None, info: GraphQLResolveInfo, input: dict[str, str]) -> bool:
+def _revoke(_obj: None, info: Info, input: dict[str, str]) -> bool:
     context = _context(info)
     try:
         return context.store.revoke(
@@ -158,7 +155,7 @@ def _revoke(_obj: None, info: GraphQLResolveInfo, input: dict[str, str]) -> bool
 
 
 @mutation.field("updateSessionSettings")
-def _update_settings(_obj: None, info: GraphQLResolveInfo, input: dict[str, int]) -> Organization:
+def _update_settings(_obj: None, info: Info, input: dict[str, int]) -> Organization:
     context = _context(info)
     try:
         return context.store.update_session_settings(
@@ -177,12 +174,12 @@ session_type.set_alias("lastActivityAt", "last_activity_at")
 
 
 @session_type.field("user")
-def _session_user(session: Session, info: GraphQLResolveInfo) -> User:
+def _session_user(session: Session, info: Info) -> User:
     return _context(info).store.user(session.user_id)
 
 
 @session_type.field("isCurrentSession")
-def _is_current(session: Session, info: GraphQLResolveInfo) -> bool:
+def _is_current(session: Session, info: Info) -> bool:
     return session.id == _context(info).caller.session_id
 
 
@@ -206,12 +203,12 @@ organization_type.set_alias("createdAt", "created_at")
 
 
 @organization_type.field("configs")
-def _configs(org: Organization, _info: GraphQLResolveInfo) -> Organization:
+def _configs(org: Organization, _info: Info) -> Organization:
     return org
 
 
 @organization_type.field("isActionAllowed")
-def _is_action_allowed(_org: Organization, info: GraphQLResolveInfo, action: str) -> bool:
+def _is_action_allowed(_org: Organization, info: Info, action: str) -> bool:
     return Store.is_action_allowed(_context(info).caller, action)
 
 
@@ -219,7 +216,7 @@ configs_type = ObjectType("OrganizationConfigs")
 
 
 @configs_type.field("session")
-def _session_settings(_org: Organization, info: GraphQLResolveInfo) -> dict[str, int]:
+def _session_settings(_org: Organization, info: Info) -> dict[str, int]:
     context = _context(info)
     try:
         settings = context.store.session_settings(context.caller)
@@ -232,7 +229,7 @@ def _session_settings(_org: Organization, info: GraphQLResolveInfo) -> dict[str,
 
 
 def build_schema() -> GraphQLSchema:
-    """The executable schema: ``schema.graphql`` with every resolver bound (binding fails loudly)."""
+    """The executable schema: ``schema.graphql`` with every resolver bound (fails loudly)."""
     return make_executable_schema(
         SCHEMA_SDL,
         query,

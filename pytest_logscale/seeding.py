@@ -34,7 +34,9 @@ HOUR = 60 * MINUTE
 DAY = 24 * HOUR
 
 #: The values of LogScale's own ``updateSessionSettings`` example: 10 hours and 100 days.
-DEFAULT_SETTINGS = SessionSettings(max_inactivity_period=36_000_000, force_reauthentication_after=8_640_000_000)
+DEFAULT_SETTINGS = SessionSettings(
+    max_inactivity_period=36_000_000, force_reauthentication_after=8_640_000_000
+)
 
 _EPOCH = to_millis(datetime(2025, 1, 1, tzinfo=timezone.utc))
 _COUNTRY_NAMES = {c.alpha_2_code: c.name for c in DateTimeProvider.countries}
@@ -142,7 +144,11 @@ class _Seeder:
             self.users += members
             self._sessions(org, members)
         return Dataset(
-            self.organizations, self.users, self.sessions, start_ms=self.start, seed=self.options.seed
+            self.organizations,
+            self.users,
+            self.sessions,
+            start_ms=self.start,
+            seed=self.options.seed,
         )
 
     def _organization(self, index: int, domains: set[str]) -> Organization:
@@ -172,7 +178,11 @@ class _Seeder:
             username, serial = f"{first}.{last}{serial}@{org.domain}".lower(), serial + 1
         taken.add(username)
         home = rng.choice(pools.places)
-        created = (org.created_at or self.start) + rng.randrange(0, 300) * DAY + rng.randrange(DAY // SECOND) * SECOND
+        created = (
+            (org.created_at or self.start)
+            + rng.randrange(0, 300) * DAY
+            + rng.randrange(DAY // SECOND) * SECOND
+        )
         return User(
             id=random_id(rng, 24),
             organization_id=org.id,
@@ -250,6 +260,7 @@ class _Seeder:
         # Active sessions were used within the inactivity limit; ended ones any time after login.
         floor = max(created, start - limits.max_inactivity_period) if kind == "active" else created
         return created, floor + rng.randrange(0, (start - floor) // MINUTE + 1) * MINUTE
+
 
 _KINDS = (
     ("active", 0.62),

@@ -191,19 +191,23 @@ class Store:
         """An organization's session limits as they are now."""
         with self._lock:
             found = self._changes.settings.get(organization_id)
-            return found if found is not None else self._base.organizations[organization_id].settings
+            return (
+                found if found is not None else self._base.organizations[organization_id].settings
+            )
 
     def status(self, session: Session) -> str:
         """``active``, ``logged_out``, ``revoked``, ``inactive`` or ``reauthentication_due``."""
         with self._lock:
-            return self._status(session, self.clock.now_ms(), self.settings(session.organization_id))
+            now = self.clock.now_ms()
+            return self.status_at(session, now, self.settings(session.organization_id))
 
     def is_active(self, session: Session) -> bool:
         """Whether the session is neither ended nor past either limit now."""
         return self.status(session) == "active"
 
     @staticmethod
-    def _status(session: Session, now: int, settings: SessionSettings) -> str:
+    def status_at(session: Session, now: int, settings: SessionSettings) -> str:
+        """A session's status at an instant under given limits (see :meth:`status`)."""
         if session.ended is not None:
             return session.ended.value
         last, created = session.last_activity_at, session.created_at
@@ -227,9 +231,7 @@ class Store:
             )
         digest = token_digest(token)
         with self._lock:
-            credential = self._changes.credentials.get(digest) or self._base.credentials.get(
-                digest
-            )
+            credential = self._changes.credentials.get(digest) or self._base.credentials.get(digest)
             if credential is None:
                 raise Unauthenticated("The access token is not valid.")
             user = self._base.users[credential.user_id]
@@ -237,7 +239,7 @@ class Store:
                 return Caller(user)
             session = self.session(credential.session_id)
             now = self.clock.now_ms()
-            status = self._status(session, now, self.settings(session.organization_id))
+            status = self.status_at(session, now, self.settings(session.organization_id))
             if status != "active":
                 raise Unauthenticated(_DEAD_SESSION[status])
             if session.last_activity_at != now:
@@ -383,7 +385,9 @@ class Store:
             ("forceReauthenticationAfter", force_reauthentication_after),
         ):
             if value <= 0:
-                raise InvalidArgument(f"{name} must be a positive number of milliseconds, got {value}.")
+                raise InvalidArgument(
+                    f"{name} must be a positive number of milliseconds, got {value}."
+                )
         with self._lock:
             self._changes.settings[caller.organization_id] = SessionSettings(
                 max_inactivity_period, force_reauthentication_after

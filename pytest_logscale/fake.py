@@ -1,0 +1,266 @@
+"""A fake LogScale: seeded state, clock, journal and HTTP server as one object.
+
+This is what the ``logscale_server`` fixture hands to a test and what
+``pytest-logscale serve`` runs.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from .app import AppOptions, LogScaleApp
+from .clock import Clock
+from .dataset import Dataset
+from .journal import Journal
+from .records import Organization, Role, Session, User
+from .seeding import SeedOptions, seed_dataset
+from .server import ThreadedServer
+from .store import Store
+
+__all__ = ["FakeLogScale", "cached_dataset"]
+
+_datasets: OrderedDict[SeedOptions, Dataset] = OrderedDict()
+_datasets_lock = threading.Lock()
+
+
+def cached_dataset(options: SeedOptions) -> Dataset:
+    """The dataset for these options, seeded once per process (datasets never change)."""
+    with _datasets_lock:
+        found = _datasets.get(options)
+        if found is not None:
+            _datasets.move_to_end(options)
+            return found
+    dataset = seed_dataset(options)
+    with _datasets_lock:
+        _datasets[options] = dataset
+        while len(_datasets) > 8:
+            _datasets.popitem(last=False)
+    return dataset
+
+
+UserRef = User | str
+
+
+class FakeLogScale:
+    """A fake LogScale session-management API on a real port.
+
+    ``FakeLogScale(SeedOptions(seed=7))`` seeds the data; :meth:`start` (or
+    ``with``) serves it at :attr:`url`. The state can be read through
+    :attr:`store`, arranged with :meth:`login`, :meth:`api_token` and
+    :attr:`clock`, queried with :meth:`execute`, and put back with :meth:`reset`.
+    """
+
+    def __init__(
+        self,
+        seed_options: SeedOptions | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        app_options: AppOptions | None = None,
+        wall_clock: bool = False,
+    ) -> None:
+        self.seed_options = seed_options or SeedOptions()
+        dataset = cached_dataset(self.seed_options)
+        self.store = Store(dataset, Clock(dataset.start_ms, wall=wall_clock))
+        self.journal = Journal()
+        self.app = LogScaleApp(self.store, journal=self.journal, options=app_options)
+        self.server = ThreadedServer(self.app, host=host, port=port)
+
+    # -- running ----------------------------------------------------------------------
+
+    def start(self) -> FakeLogScale:
+        """Start serving on the host and port given (a free port for 0)."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; the state stays readable."""
+        self.server.stop()
+
+    def __enter__(self) -> FakeLogScale:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL, LogScale's docs call it $YOUR_LOGSCALE_URL."""
+        return self.server.url
+
+    @property
+    def graphql_url(self) -> str:
+        """The GraphQL endpoint: :attr:`url` + ``/graphql``."""
+        return self.url + "/graphql"
+
+    @property
+    def clock(self) -> Clock:
+        """The fake's clock: ``now``, ``advance(...)``, ``set(...)``."""
+        return self.store.clock
+
+    # -- state --------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the freshly seeded state: changes, clock and journal, at any size in O(1)."""
+        self.store.reset()
+        self.journal.clear()
+
+    def reseed(self, options: SeedOptions) -> None:
+        """Serve data seeded with other options (seeded once per process, then reused)."""
+        if options != self.seed_options:
+            self.store.replace(cached_dataset(options))
+            self.seed_options = options
+        self.reset()
+
+    # -- reading ------------------------------------------------------------------------
+
+    @property
+    def organizations(self) -> list[Organization]:
+        """Every organization, first one first (its domain is company.com)."""
+        return [self.store.organization(o.id) for o in self.store.organizations()]
+
+    @property
+    def organization(self) -> Organization:
+        """The first organization, the one the default token belongs to."""
+        return self.organizations[0]
+
+    @property
+    def users(self) -> list[User]:
+        """Every user of every organization, in seeding order."""
+        return self.store.users()
+
+    @property
+    def sessions(self) -> list[Session]:
+        """Every session of every organization, as it is now (ended ones included)."""
+        return self.store.sessions()
+
+    def _org_id(self, organization: Organization | str | None) -> str:
+        if organization is None:
+            return self.store.organizations()[0].id
+        return organization if isinstance(organization, str) else organization.id
+
+    def users_with_role(
+        self, role: Role, organization: Organization | str | None = None
+    ) -> list[User]:
+        """The users of one role in an organization (the first one by default)."""
+        return self.store.users(self._org_id(organization), role)
+
+    def owner(self, organization: Organization | str | None = None) -> User:
+        """The organization's owner (every permission, ``isOrgRoot``)."""
+        return self.users_with_role(Role.OWNER, organization)[0]
+
+    def admin(self, organization: Organization | str | None = None) -> User:
+        """The organization's first admin (``ChangeSessions``, ``ViewSessionSettings``, ...)."""
+        return self.users_with_role(Role.ADMIN, organization)[0]
+
+    def member(self, organization: Organization | str | None = None) -> User:
+        """The organization's first member (no session or user permissions)."""
+        return self.users_with_role(Role.MEMBER, organization)[0]
+
+    def _user(self, user: UserRef) -> User:
+        return self.store.user(user if isinstance(user, str) else user.id)
+
+    def session_token(self, user: UserRef) -> str:
+        """The token of the user's first session that was active when seeded.
+
+        Owner, admin and member each have one; it is the same token before and
+        after :meth:`reset`. Raises LookupError for a user with none.
+        """
+        found = self._user(user)
+        dataset = self.store.dataset
+        settings = dataset.organizations[found.organization_id].settings
+        for session in dataset.user_sessions[found.id]:
+            if Store.status_at(session, dataset.start_ms, settings) == "active":
+                return session.token
+        raise LookupError(f"{found.username} has no active session; use login() to make one")
+
+    @property
+    def token(self) -> str:
+        """A session token of the first organization's owner: the default caller."""
+        return self.session_token(self.owner())
+
+    @property
+    def admin_token(self) -> str:
+        """A session token of the first organization's first admin."""
+        return self.session_token(self.admin())
+
+    @property
+    def member_token(self) -> str:
+        """A session token of the first organization's first member."""
+        return self.session_token(self.member())
+
+    # -- arranging ----------------------------------------------------------------------
+
+    def login(self, user: UserRef, **details: Any) -> Session:
+        """Open a new active session for a user now; the result carries its ``token``.
+
+        Keyword arguments ``client_info``, ``ip``, ``city`` and ``country`` set the
+        session's details.
+        """
+        return self.store.login(self._user(user).id, **details)
+
+    def api_token(self, user: UserRef) -> str:
+        """A new personal API token for a user: authenticated, but in no session."""
+        return self.store.create_api_token(self._user(user).id)
+
+    # -- talking to it over HTTP ---------------------------------------------------------
+
+    def execute(
+        self,
+        query: str,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        token: str | None = None,
+        operation_name: str | None = None,
+    ) -> dict[str, Any]:
+        """Send a GraphQL request over HTTP and return the parsed JSON answer.
+
+        ``token`` defaults to :attr:`token` (the owner's session). Whatever the
+        status, the JSON body is returned; use :meth:`post` to see the status too.
+        """
+        body: dict[str, Any] = {"query": query}
+        if variables is not None:
+            body["variables"] = dict(variables)
+        if operation_name is not None:
+            body["operationName"] = operation_name
+        _status, answer = self.post(json.dumps(body), token=self.token if token is None else token)
+        if not isinstance(answer, dict):
+            raise AssertionError(
+                f"the fake answered with something other than a JSON object: {answer!r}"
+            )
+        return answer
+
+    def post(self, body: str | bytes, *, token: str | None = None) -> tuple[int, Any]:
+        """POST a raw body to ``/graphql``; returns the status and the JSON body (text if not JSON).
+
+        No Authorization header is sent when ``token`` is None or empty.
+        """
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        address = urlsplit(self.url)
+        connection = http.client.HTTPConnection(
+            address.hostname or "127.0.0.1", address.port, timeout=30
+        )
+        try:
+            connection.request("POST", "/graphql", body=body, headers=headers)
+            response = connection.getresponse()
+            raw = response.read()
+        finally:
+            connection.close()
+        try:
+            return response.status, json.loads(raw)
+        except ValueError:
+            return response.status, raw.decode("utf-8", "replace")

@@ -1,0 +1,199 @@
+"""The pytest plugin: options, the ``logscale`` marker and the fixtures.
+
+The only module that imports pytest.
+
+One fake server runs per test session (per xdist worker); before each test the
+``logscale_server`` fixture puts it back to the freshly seeded state, which
+costs about the same as a dictionary swap, so every test starts clean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterator
+from dataclasses import fields
+
+import pytest
+
+from .app import AppOptions
+from .fake import FakeLogScale
+from .seeding import SeedOptions
+
+__all__ = ["LogScaleServerFactory"]
+
+_SEEDING = {f.name: f.default for f in fields(SeedOptions)}
+_HELP = {
+    "seed": "seed that fixes all seeded data",
+    "organizations": "number of seeded organizations",
+    "users": "seeded users per organization",
+    "sessions": "seeded sessions per organization",
+}
+_server_key = pytest.StashKey[FakeLogScale]()
+_defaults_key = pytest.StashKey[SeedOptions]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("logscale", "fake LogScale (pytest-logscale)")
+    for name, default in _SEEDING.items():
+        group.addoption(
+            f"--logscale-{name}",
+            type=int,
+            default=None,
+            dest=f"logscale_{name}",
+            help=f"{_HELP[name]} (default: ini logscale_{name}, else {default})",
+        )
+        parser.addini(f"logscale_{name}", help=f"{_HELP[name]} (default: {default})", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "logscale(seed=..., organizations=..., users=..., sessions=...): seed the fake LogScale "
+        "of this test (or module, or class) with these options.",
+    )
+    config.stash[_defaults_key] = _configured_options(config)
+
+
+def _configured_options(config: pytest.Config) -> SeedOptions:
+    """Seeding options from the command line, else the ini file, else the defaults."""
+    chosen: dict[str, int] = {}
+    for name, default in _SEEDING.items():
+        value = config.getoption(f"logscale_{name}")
+        if value is None:
+            text = str(config.getini(f"logscale_{name}")).strip()
+            try:
+                value = int(text) if text else default
+            except ValueError:
+                raise pytest.UsageError(
+                    f"ini option logscale_{name} must be a whole number, got {text!r}"
+                ) from None
+        chosen[name] = value
+    try:
+        return SeedOptions(**chosen)
+    except (TypeError, ValueError) as error:
+        raise pytest.UsageError(f"pytest-logscale: {error}") from None
+
+
+def _marked_options(item: pytest.Item, base: SeedOptions) -> SeedOptions:
+    chosen = {name: getattr(base, name) for name in _SEEDING}
+    for marker in reversed(list(item.iter_markers("logscale"))):
+        if marker.args:
+            pytest.fail(
+                "@pytest.mark.logscale takes keyword arguments only, e.g. seed=7", pytrace=False
+            )
+        unknown = sorted(set(marker.kwargs) - set(_SEEDING))
+        if unknown:
+            pytest.fail(
+                f"@pytest.mark.logscale got unknown option(s) {', '.join(unknown)}; "
+                f"it takes {', '.join(_SEEDING)}",
+                pytrace=False,
+            )
+        chosen.update(marker.kwargs)
+    try:
+        return SeedOptions(**chosen)
+    except (TypeError, ValueError) as error:
+        pytest.fail(f"@pytest.mark.logscale: {error}", pytrace=False)
+
+
+class LogScaleServerFactory:
+    """Starts extra fake LogScale servers and stops them all at the end of the test session."""
+
+    def __init__(self, defaults: SeedOptions) -> None:
+        self.defaults = defaults
+        self._servers: list[FakeLogScale] = []
+
+    def __call__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        wall_clock: bool = False,
+        app_options: AppOptions | None = None,
+        **seeding: int,
+    ) -> FakeLogScale:
+        """A started server; ``seeding`` takes ``seed``, ``organizations``, ``users``, ``sessions``.
+
+        Unset seeding options come from the command line, the ini file or the defaults.
+        """
+        unknown = sorted(set(seeding) - set(_SEEDING))
+        if unknown:
+            raise TypeError(f"unknown seeding option(s): {', '.join(unknown)}")
+        options = SeedOptions(**{n: seeding.get(n, getattr(self.defaults, n)) for n in _SEEDING})
+        fake = FakeLogScale(
+            options, host=host, port=port, wall_clock=wall_clock, app_options=app_options
+        )
+        fake.start()
+        self._servers.append(fake)
+        return fake
+
+    def stop_all(self) -> None:
+        """Stop every server this factory started."""
+        while self._servers:
+            self._servers.pop().stop()
+
+
+@pytest.fixture(scope="session")
+def logscale_server_factory(pytestconfig: pytest.Config) -> Iterator[LogScaleServerFactory]:
+    """Session-scoped maker of extra, independent fake LogScale servers.
+
+    ``logscale_server_factory(seed=7, organizations=2)`` returns a started
+    :class:`~pytest_logscale.FakeLogScale` with its own port, state, clock and
+    journal; keyword options ``host``, ``port``, ``wall_clock`` and
+    ``app_options`` too. Every server it made is stopped at the end of the
+    session (or earlier: use the result in a ``with`` block). Unlike
+    ``logscale_server`` it is not reset between tests.
+    """
+    factory = LogScaleServerFactory(pytestconfig.stash[_defaults_key])
+    yield factory
+    factory.stop_all()
+
+
+@pytest.fixture(scope="session")
+def _logscale_shared_server(logscale_server_factory: LogScaleServerFactory) -> FakeLogScale:
+    return logscale_server_factory()
+
+
+@pytest.fixture
+def logscale_server(
+    request: pytest.FixtureRequest, _logscale_shared_server: FakeLogScale
+) -> FakeLogScale:
+    """A live fake LogScale in its freshly seeded state (function scope).
+
+    One server per test session (per xdist worker) is reset before each test,
+    so what a test changes (logouts, revocations, the clock, the journal) never
+    reaches the next one. Seeding follows ``@pytest.mark.logscale(...)``, then
+    ``--logscale-*`` options, then ``logscale_*`` ini settings, then defaults
+    (seed 1, 1 organization, 12 users and 60 sessions per organization).
+
+    The handle is a :class:`~pytest_logscale.FakeLogScale`: ``url``,
+    ``graphql_url``, ``token`` (the owner's session), ``owner()``/``admin()``/
+    ``member()``, ``login(user)``, ``api_token(user)``, ``execute(query, ...)``,
+    ``clock``, ``journal`` and the seeded ``organizations``, ``users`` and
+    ``sessions``. When the test fails, its journal is added to the report.
+    """
+    fake = _logscale_shared_server
+    fake.reseed(_marked_options(request.node, request.config.stash[_defaults_key]))
+    request.node.stash[_server_key] = fake
+    return fake
+
+
+@pytest.fixture
+def logscale_url(logscale_server: FakeLogScale) -> str:
+    """The base URL of ``logscale_server`` (LogScale's docs call it $YOUR_LOGSCALE_URL)."""
+    return logscale_server.url
+
+
+@pytest.fixture
+def logscale_token(logscale_server: FakeLogScale) -> str:
+    """A session token of the first organization's owner on ``logscale_server``."""
+    return logscale_server.token
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    fake = item.stash.get(_server_key, None)
+    if fake is not None and report.failed and report.when in ("setup", "call"):
+        report.sections.append(("logscale journal", fake.journal.format()))
+    return report
