@@ -214,7 +214,8 @@ class LogScaleApp:
         )
         errors = result.get("errors") or []
         if errors and result.get("data") is None and not any("path" in e for e in errors):
-            return 400, result, "application/json"  # variables that do not fit their types
+            # variables that do not fit their types: a request error, so no data (GraphQL spec)
+            return 400, {"errors": errors}, "application/json"
         return 200, result, "application/json"
 
 

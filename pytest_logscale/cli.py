@@ -17,6 +17,16 @@ from .version import __version__
 __all__ = ["main"]
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, not {port}")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pytest-logscale",
@@ -35,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     defaults = SeedOptions()
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument(
-        "--port", type=int, default=0, help="port to bind; 0 picks a free one (default)"
+        "--port", type=_port, default=0, help="port to bind; 0 picks a free one (default)"
     )
     serve.add_argument(
         "--seed", type=int, default=defaults.seed, help="seed of all data (default: %(default)s)"

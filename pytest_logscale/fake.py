@@ -85,7 +85,8 @@ class FakeLogScale:
         self.server.stop()
 
     def __enter__(self) -> FakeLogScale:
-        return self.start()
+        # logscale_server_factory hands out started servers, to be used in a with block
+        return self if self.server.is_running else self.start()
 
     def __exit__(
         self,
