@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test serve lint bench clean
+.PHONY: test serve lint clients bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,7 +17,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict pytest_logscale
 
-test: lint
+# The client tests run curl, Node.js and Perl's LWP. In CI (CI=true) LWP is installed from
+# Debian's libwww-perl when missing, so those tests run there instead of skipping.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+clients:
+	@if [ "$$CI" = true ] && ! perl -MLWP::UserAgent -e1 2>/dev/null; then \
+		echo "installing Perl's LWP (Debian package libwww-perl) for the client tests"; \
+		$(SUDO) apt-get update && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libwww-perl; \
+	fi
+
+test: lint clients
 	$(BIN)/pytest
 
 serve: $(STAMP)

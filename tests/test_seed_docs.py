@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from clients.programs import require_program
 from serve_process import ServeProcess
 
 from pytest_logscale import FakeLogScale
@@ -64,10 +64,7 @@ def serve() -> Iterator[ServeProcess]:
 
 
 def run_curl(code: str, url: str, token: str) -> Any:
-    if shutil.which("curl") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("curl is missing on CI: the documented curl examples must run there")
-        pytest.skip("curl is not installed")
+    require_program("curl")
     env = {**os.environ, "YOUR_LOGSCALE_URL": url, "TOKEN": token}
     done = subprocess.run(
         ["bash", "-c", code], env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False

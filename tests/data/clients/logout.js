@@ -1,0 +1,41 @@
+const http = require('http');
+
+const data = JSON.stringify(
+    {"query" : `mutation {
+  logoutOfSession
+}`
+}
+);
+
+
+const options = {
+  hostname: process.env.LOGSCALE_HOST,
+  path: '/graphql',
+  port: process.env.LOGSCALE_PORT,
+  method: 'POST',
+  headers: {
+    'Content-Type': 'application/json',
+    'Content-Length': data.length,
+    Authorization: 'BEARER ' + process.env.TOKEN,
+    'User-Agent': 'Node',
+  },
+};
+
+const req = http.request(options, (res) => {
+  let data = '';
+  console.log(`statusCode: ${res.statusCode}`);
+
+  res.on('data', (d) => {
+    data += d;
+  });
+  res.on('end', () => {
+    console.log(JSON.parse(data).data);
+  });
+});
+
+req.on('error', (error) => {
+  console.error(error);
+});
+
+req.write(data);
+req.end();
