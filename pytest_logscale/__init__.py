@@ -30,6 +30,7 @@ from .records import (
 )
 from .seeding import SeedOptions, seed_dataset
 from .server import ServerError, ThreadedServer
+from .state import StateError
 from .store import Caller, SessionPage, SessionQuery, Store
 from .version import __version__
 
@@ -58,6 +59,7 @@ __all__ = [
     "SessionQuery",
     "SessionSettings",
     "SortBy",
+    "StateError",
     "Store",
     "ThreadedServer",
     "Unauthenticated",

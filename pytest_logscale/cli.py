@@ -7,11 +7,14 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from .fake import FakeLogScale
+from .records import User
 from .seeding import SeedOptions
 from .server import ServerError
+from .state import StateError
 from .version import __version__
 
 __all__ = ["main"]
@@ -47,42 +50,112 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--port", type=_port, default=0, help="port to bind; 0 picks a free one (default)"
     )
+    for name, help_text in _SEEDING_HELP.items():
+        serve.add_argument(
+            f"--{name}",
+            type=int,
+            help=f"{help_text} (default: {getattr(defaults, name)}); not with --state",
+        )
     serve.add_argument(
-        "--seed", type=int, default=defaults.seed, help="seed of all data (default: %(default)s)"
+        "--wall-clock",
+        action="store_true",
+        help="let the fake's clock run at the speed of real time from the seeded instant "
+        "(or the state's) instead of standing still",
     )
     serve.add_argument(
-        "--organizations",
-        type=int,
-        default=defaults.organizations,
-        help="organizations (default: %(default)s)",
+        "--state",
+        metavar="FILE",
+        type=Path,
+        help="start from the state in this JSON file (see docs/state-file.md)",
     )
     serve.add_argument(
-        "--users",
-        type=int,
-        default=defaults.users,
-        help="users per organization (default: %(default)s)",
+        "--dump-state",
+        metavar="FILE",
+        type=Path,
+        help="on SIGINT or SIGTERM, write the state to this JSON file (it may be the --state file)",
     )
     serve.add_argument(
-        "--sessions",
-        type=int,
-        default=defaults.sessions,
-        help="sessions per organization (default: %(default)s)",
+        "--print-users",
+        action="store_true",
+        help="after the LOGSCALE_* lines, print a table of users, roles and their tokens",
     )
     return parser
 
 
-def _serve(args: argparse.Namespace) -> int:
-    try:
-        options = SeedOptions(
-            seed=args.seed,
-            organizations=args.organizations,
-            users=args.users,
-            sessions=args.sessions,
+_SEEDING_HELP = {
+    "seed": "seed of all data",
+    "organizations": "organizations",
+    "users": "users per organization",
+    "sessions": "sessions per organization",
+}
+
+
+def _fail(message: str) -> int:
+    print(f"pytest-logscale: {message}", file=sys.stderr)
+    return 2
+
+
+def _check_dump_target(path: Path) -> str | None:
+    if path.is_dir():
+        return f"--dump-state {str(path)!r}: is a directory"
+    if not path.parent.is_dir():
+        return f"--dump-state {str(path)!r}: no directory {str(path.parent)!r}"
+    return None
+
+
+def _fake(args: argparse.Namespace) -> FakeLogScale:
+    """The fake the options ask for; ValueError or StateError (a ValueError) if they are wrong."""
+    if args.state is not None:
+        clashing = [f"--{name}" for name in _SEEDING_HELP if getattr(args, name) is not None]
+        if clashing:
+            raise ValueError(
+                f"--state takes the seeding options from the file; leave out {', '.join(clashing)}"
+            )
+    given = {name: getattr(args, name) for name in _SEEDING_HELP}
+    options = SeedOptions(**{name: value for name, value in given.items() if value is not None})
+    fake = FakeLogScale(options, host=args.host, port=args.port, wall_clock=args.wall_clock)
+    if args.state is not None:
+        fake.load_state(args.state)
+    return fake
+
+
+def _live_token(fake: FakeLogScale, user: User) -> str | None:
+    """The token of the user's first session that is active now, or None."""
+    store = fake.store
+    with store.locked():
+        return next((s.token for s in store.user_sessions(user.id) if store.is_active(s)), None)
+
+
+def _users_table(fake: FakeLogScale) -> list[str]:
+    """The lines of ``--print-users``: one row per user, then one per personal API token."""
+    names = {o.id: o.name for o in fake.organizations}
+    rows = [("ORGANIZATION", "ROLE", "USERNAME", "USER ID", "KIND", "TOKEN")]
+    for user in fake.users:
+        token = _live_token(fake, user)
+        kind, shown = ("-", "-") if token is None else ("session", token)
+        rows.append(
+            (names[user.organization_id], user.role.value, user.username, user.id, kind, shown)
         )
-    except (TypeError, ValueError) as error:
-        print(f"pytest-logscale: {error}", file=sys.stderr)
-        return 2
-    fake = FakeLogScale(options, host=args.host, port=args.port)
+    for token, user_id in fake.store.api_tokens().items():
+        user = fake.store.user(user_id)
+        rows.append(
+            (names[user.organization_id], user.role.value, user.username, user.id, "api", token)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if args.dump_state is not None:
+        problem = _check_dump_target(args.dump_state)
+        if problem is not None:
+            return _fail(problem)
+    try:
+        fake = _fake(args)
+    except ValueError as error:
+        return _fail(str(error))
     try:
         fake.start()
     except ServerError as error:
@@ -95,18 +168,27 @@ def _serve(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for line in (
-            f"LOGSCALE_URL={fake.url}",
-            f"LOGSCALE_TOKEN={fake.token}",
-            f"LOGSCALE_ADMIN_TOKEN={fake.admin_token}",
-            f"LOGSCALE_MEMBER_TOKEN={fake.member_token}",
+        lines = [f"LOGSCALE_URL={fake.url}"]
+        for name, user in (
+            ("LOGSCALE_TOKEN", fake.owner()),
+            ("LOGSCALE_ADMIN_TOKEN", fake.admin()),
+            ("LOGSCALE_MEMBER_TOKEN", fake.member()),
         ):
-            print(line, flush=True)
+            lines.append(f"{name}={_live_token(fake, user) or fake.session_token(user)}")
+        if args.print_users:
+            lines += ["", *_users_table(fake)]
+        print("\n".join(lines), flush=True)
         stopped.wait()
     finally:
         fake.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    if args.dump_state is not None:
+        try:
+            fake.dump_state(args.dump_state)
+        except StateError as error:
+            print(f"pytest-logscale: {error}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import state
 from .app import AppOptions, LogScaleApp
 from .clock import Clock
 from .dataset import Dataset
@@ -124,6 +126,27 @@ class FakeLogScale:
             self.store.replace(cached_dataset(options))
             self.seed_options = options
         self.reset()
+
+    def dump_state(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+        """The state as a JSON-ready dict (docs/state-file.md), also written to ``path`` if given.
+
+        It holds the seeding options, the clock and what changed since seeding,
+        so :meth:`load_state` on any fake replays it exactly.
+        """
+        data = state.dump(self.seed_options, self.store)
+        if path is not None:
+            state.write(path, data)
+        return data
+
+    def load_state(self, source: Mapping[str, Any] | str | os.PathLike[str]) -> None:
+        """Take the state of a dumped dict or state file (a ``str`` is a path).
+
+        The data is reseeded with the state's options if they differ. Raises
+        :class:`~pytest_logscale.StateError` (a ValueError) naming the
+        file and the problem, and then nothing changes. :meth:`reset` still
+        goes back to the freshly seeded state, not to the loaded one.
+        """
+        self.seed_options = state.load(source, self.store, cached_dataset)
 
     # -- reading ------------------------------------------------------------------------
 

@@ -8,13 +8,15 @@ the nearest nullable parent.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType, make_executable_schema
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
-from graphql.language import IntValueNode, StringValueNode, ValueNode
+from graphql.language import IntValueNode, StringValueNode, ValueNode, print_ast
 
 from .clock import to_datetime
 from .errors import LogScaleError
@@ -28,6 +30,8 @@ SCHEMA_SDL = resources.files(__package__).joinpath("schema.graphql").read_text(e
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 
 Info = GraphQLResolveInfo["Context"]
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,17 @@ def _context(info: Info) -> Context:
     return info.context
 
 
-def _fail(error: LogScaleError) -> GraphQLError:
-    return GraphQLError(error.message, original_error=error)
+def _refusals_as_errors(resolver: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Wrap a resolver so that a store's refusal becomes a GraphQL error at its field."""
+
+    @functools.wraps(resolver)
+    def resolve(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return resolver(*args, **kwargs)
+        except LogScaleError as error:
+            raise GraphQLError(error.message, original_error=error) from error
+
+    return resolve
 
 
 # -- scalars --------------------------------------------------------------------------
@@ -65,9 +78,13 @@ def _parse_long(value: Any) -> int:
 
 
 def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> int:
-    if isinstance(node, (IntValueNode, StringValueNode)):
-        return _parse_long(node.value if isinstance(node, StringValueNode) else int(node.value))
-    raise GraphQLError("Long takes a whole number.")
+    # graphql-core reports a GraphQLError from here as it is: give it the node for locations
+    try:
+        if isinstance(node, (IntValueNode, StringValueNode)):
+            return _parse_long(node.value if isinstance(node, StringValueNode) else int(node.value))
+        raise GraphQLError(f"Long cannot represent {print_ast(node)}: it takes a whole number.")
+    except GraphQLError as error:
+        raise GraphQLError(error.message, node) from None
 
 
 def _serialize_datetime(value: int) -> str:
@@ -84,6 +101,7 @@ query = QueryType()
 
 
 @query.field("sessions")
+@_refusals_as_errors
 def _sessions(
     _obj: None,
     info: Info,
@@ -105,10 +123,7 @@ def _sessions(
         limit=limit if limit is not None else DEFAULT_LIMIT,
         only_active=onlyActiveSessions if onlyActiveSessions is not None else True,
     )
-    try:
-        page = context.store.query_sessions(context.caller, request)
-    except LogScaleError as error:
-        raise _fail(error) from error
+    page = context.store.query_sessions(context.caller, request)
     return {"totalResults": page.total, "results": page.sessions}
 
 
@@ -135,34 +150,28 @@ mutation = MutationType()
 
 
 @mutation.field("logoutOfSession")
+@_refusals_as_errors
 def _logout(_obj: None, info: Info) -> bool:
     context = _context(info)
-    try:
-        return context.store.logout(context.caller)
-    except LogScaleError as error:
-        raise _fail(error) from error
+    return context.store.logout(context.caller)
 
 
 @mutation.field("revokeSession")
+@_refusals_as_errors
 def _revoke(_obj: None, info: Info, input: dict[str, str]) -> bool:
     context = _context(info)
-    try:
-        return context.store.revoke(
-            context.caller, input["id"], RevocationType(input["revocationType"])
-        )
-    except LogScaleError as error:
-        raise _fail(error) from error
+    return context.store.revoke(
+        context.caller, input["id"], RevocationType(input["revocationType"])
+    )
 
 
 @mutation.field("updateSessionSettings")
+@_refusals_as_errors
 def _update_settings(_obj: None, info: Info, input: dict[str, int]) -> Organization:
     context = _context(info)
-    try:
-        return context.store.update_session_settings(
-            context.caller, input["maxInactivityPeriod"], input["forceReauthenticationAfter"]
-        )
-    except LogScaleError as error:
-        raise _fail(error) from error
+    return context.store.update_session_settings(
+        context.caller, input["maxInactivityPeriod"], input["forceReauthenticationAfter"]
+    )
 
 
 # -- objects --------------------------------------------------------------------------------
@@ -216,12 +225,10 @@ configs_type = ObjectType("OrganizationConfigs")
 
 
 @configs_type.field("session")
+@_refusals_as_errors
 def _session_settings(_org: Organization, info: Info) -> dict[str, int]:
     context = _context(info)
-    try:
-        settings = context.store.session_settings(context.caller)
-    except LogScaleError as error:
-        raise _fail(error) from error
+    settings = context.store.session_settings(context.caller)
     return {
         "maxInactivityPeriod": settings.max_inactivity_period,
         "forceReauthenticationAfter": settings.force_reauthentication_after,

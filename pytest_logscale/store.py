@@ -10,7 +10,7 @@ test thread can share one store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
@@ -35,7 +35,7 @@ from .records import (
     User,
 )
 
-__all__ = ["Caller", "SessionPage", "SessionQuery", "Store"]
+__all__ = ["Caller", "Changes", "SessionPage", "SessionQuery", "Store"]
 
 DEFAULT_LIMIT = 50
 
@@ -72,6 +72,24 @@ class SessionPage:
 
     total: int
     sessions: list[Session]
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """The changes a store holds over its dataset, as plain records (what a state file keeps).
+
+    ``sessions``: seeded sessions as they are now and sessions opened since, in
+    the order they were first changed or opened; ``api_tokens``: personal API
+    tokens made since, token to user id; ``settings``: new session limits by
+    organization id; ``serial``: how many ids and tokens were derived so far;
+    ``now_ms``: the clock.
+    """
+
+    sessions: tuple[Session, ...] = ()
+    api_tokens: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, SessionSettings] = field(default_factory=dict)
+    serial: int = 0
+    now_ms: int = 0
 
 
 @dataclass(slots=True)
@@ -117,6 +135,78 @@ class Store:
             self._base = dataset
             self._changes = _Changes()
             self.clock.restart(dataset.start_ms)
+
+    def export_changes(self) -> Changes:
+        """Everything changed since seeding, and the clock, read as one consistent state."""
+        with self._lock:
+            changes = self._changes
+            return Changes(
+                sessions=tuple(changes.sessions.values()),
+                api_tokens=dict(changes.api_tokens),
+                settings=dict(changes.settings),
+                serial=changes.serial,
+                now_ms=self.clock.now_ms(),
+            )
+
+    def import_changes(self, dataset: Dataset, changes: Changes) -> None:
+        """Start over from ``dataset`` with ``changes`` on top and the clock at their instant.
+
+        Raises ValueError, changing nothing, when the changes do not fit the
+        dataset: unknown users or organizations, a changed seeded session that
+        moved to another user or token, an id or a token used twice, or a
+        serial lower than the ids handed out.
+        """
+        overlay = _Changes()
+        for session in changes.sessions:
+            if session.id in overlay.sessions:
+                raise ValueError(f"session {session.id} appears twice")
+            seeded = dataset.sessions.get(session.id)
+            if seeded is not None:
+                if (seeded.user_id, seeded.organization_id, seeded.token) != (
+                    session.user_id,
+                    session.organization_id,
+                    session.token,
+                ):
+                    raise ValueError(f"seeded session {session.id} cannot change user or token")
+            else:
+                user = dataset.users.get(session.user_id)
+                if user is None or user.organization_id != session.organization_id:
+                    raise ValueError(f"session {session.id} names unknown user {session.user_id}")
+                self._add_credential(
+                    dataset, overlay, session.token, Credential(user.id, session.id)
+                )
+                overlay.new_by_user.setdefault(user.id, []).append(session.id)
+            overlay.sessions[session.id] = session
+        for token, user_id in changes.api_tokens.items():
+            if user_id not in dataset.users:
+                raise ValueError(f"an API token names unknown user {user_id}")
+            self._add_credential(dataset, overlay, token, Credential(user_id))
+            overlay.api_tokens[token] = user_id
+        for organization_id, settings in changes.settings.items():
+            if organization_id not in dataset.organizations:
+                raise ValueError(f"settings name unknown organization {organization_id}")
+            overlay.settings[organization_id] = settings
+        handed_out = sum(len(ids) for ids in overlay.new_by_user.values()) + len(overlay.api_tokens)
+        if changes.serial < handed_out:
+            raise ValueError(
+                f"serial {changes.serial} is lower than the {handed_out} sessions and API tokens "
+                "made since seeding"
+            )
+        overlay.serial = changes.serial
+        with self._lock:
+            self._base = dataset
+            self._changes = overlay
+            self.clock.restart(dataset.start_ms)
+            self.clock.set(changes.now_ms)
+
+    @staticmethod
+    def _add_credential(
+        dataset: Dataset, overlay: _Changes, token: str, credential: Credential
+    ) -> None:
+        digest = token_digest(token)
+        if digest in dataset.credentials or digest in overlay.credentials:
+            raise ValueError(f"a token of user {credential.user_id} is used twice")
+        overlay.credentials[digest] = credential
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -380,14 +470,16 @@ class Store:
     ) -> Organization:
         """``updateSessionSettings``: new limits for the caller's organization, at once."""
         self._require(caller, CHANGE_SESSIONS, "change the session settings")
-        for name, value in (
-            ("maxInactivityPeriod", max_inactivity_period),
-            ("forceReauthenticationAfter", force_reauthentication_after),
-        ):
-            if value <= 0:
-                raise InvalidArgument(
-                    f"{name} must be a positive number of milliseconds, got {value}."
-                )
+        wrong = [
+            f"{name} must be a positive number of milliseconds, got {value}."
+            for name, value in (
+                ("maxInactivityPeriod", max_inactivity_period),
+                ("forceReauthenticationAfter", force_reauthentication_after),
+            )
+            if value <= 0
+        ]
+        if wrong:
+            raise InvalidArgument(" ".join(wrong))
         with self._lock:
             self._changes.settings[caller.organization_id] = SessionSettings(
                 max_inactivity_period, force_reauthentication_after

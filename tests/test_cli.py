@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from serve_process import NAMES, ServeProcess, run_serve
+from serve_process import NAMES, SERVE, ServeProcess, read_lines, run_serve
 
 import pytest_logscale
 from pytest_logscale import FakeLogScale, SeedOptions
@@ -219,3 +222,271 @@ def test_no_command_exits_non_zero_with_usage() -> None:
     assert done.returncode != 0
     assert "usage:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- state files, the users table and the wall clock ------------------------------------
+
+STATE_QUERY = (
+    "{ sessions(level: Organization, onlyActiveSessions: false, limit: 1000)"
+    " { totalResults results { id lastActivityAt isCurrentSession } }"
+    " organization { configs { session { maxInactivityPeriod forceReauthenticationAfter } } } }"
+)
+REVOKE_USER = "mutation($id: String!) { revokeSession(input: {id: $id, revocationType: User}) }"
+SETTINGS_MUTATION = (
+    "mutation { updateSessionSettings(input: {maxInactivityPeriod: 3600000,"
+    " forceReauthenticationAfter: 17280000000}) { id } }"
+)
+
+
+def post(url: str, token: str, query: str) -> requests.Response:
+    return requests.post(
+        url + "/graphql",
+        json={"query": query},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=TIMEOUT,
+    )
+
+
+def arranged_state(path: Path) -> dict[str, str]:
+    """Write a state file where the owner revoked all their sessions and logged in again.
+
+    Returns the tokens involved.
+    """
+    with FakeLogScale(SeedOptions(seed=4)) as fake:
+        seeded_owner = fake.token
+        assert fake.execute(REVOKE_USER, {"id": fake.owner().id})["data"] == {"revokeSession": True}
+        fresh = fake.login(fake.owner(), city="Lyon", country="France")
+        api = fake.api_token(fake.member())
+        fake.clock.advance(minutes=5)
+        fake.dump_state(path)
+        return {"seeded_owner": seeded_owner, "fresh": fresh.token, "api": api}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_dump_state_on_a_signal_writes_a_state_the_fixture_replays(
+    sig: signal.Signals, tmp_path: Path
+) -> None:
+    path = tmp_path / "state.json"
+    with ServeProcess("--seed", "3", "--dump-state", str(path)) as server:
+        owner, _admin, member = tokens(server)
+        assert post(server.url, member, "mutation { logoutOfSession }").status_code == 200
+        assert post(server.url, owner, SETTINGS_MUTATION).status_code == 200
+        served = graphql(server.url, owner, STATE_QUERY)
+        assert not path.exists()
+        assert server.stop(sig) == 0
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["seeding"]["seed"] == 3
+    with FakeLogScale() as replay:
+        replay.load_state(path)
+        assert replay.post('{"query": "{ currentUser { id } }"}', token=member)[0] == 401
+        assert replay.execute(STATE_QUERY, token=owner) == served
+
+
+def test_serve_starts_from_a_state_file_and_prints_live_tokens(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    made = arranged_state(path)
+    with FakeLogScale() as expected:
+        expected.load_state(path)
+        with ServeProcess("--state", str(path)) as server:
+            assert server.values["LOGSCALE_TOKEN"] == made["fresh"]
+            assert (
+                post(server.url, made["seeded_owner"], "{ currentUser { id } }").status_code == 401
+            )
+            assert graphql(server.url, made["api"], "{ currentUser { id } }")["data"]
+            for token in (made["fresh"], made["api"]):
+                assert graphql(server.url, token, STATE_QUERY) == expected.execute(
+                    STATE_QUERY, token=token
+                )
+            assert server.stop() == 0
+
+
+def test_state_and_dump_state_may_be_one_file_and_an_idle_run_keeps_it_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    arranged_state(path)
+    before = path.read_bytes()
+    with ServeProcess("--state", str(path), "--dump-state", str(path)) as server:
+        assert server.stop() == 0
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "no such file"),
+        ("{not json", "not JSON: Expecting property name"),
+        ('{"format": "pytest-logscale-state", "version": 7}', "version 7 is not supported"),
+        ('{"format": "pytest-logscale-state", "version": 1, "extra": 1}', "unknown key 'extra'"),
+        ('["pytest-logscale-state"]', "must be a JSON object, not an array"),
+        (
+            '{"format": "pytest-logscale-state", "version": 1, "changedSessions": [{"id": "x"}]}',
+            "changedSessions[0].id: no seeded session has id 'x'",
+        ),
+        (
+            '{"format": "pytest-logscale-state", "version": 1, "seeding": {"users": 2}}',
+            "seeding: users must be between 3",
+        ),
+    ],
+)
+def test_a_bad_state_file_exits_2_with_one_line_naming_the_file(
+    tmp_path: Path, content: str | None, problem: str
+) -> None:
+    path = tmp_path / "bad.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    done = run_serve(["--state", str(path)])
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert done.stderr.startswith(f"pytest-logscale: state file {str(path)!r}: "), done.stderr
+    assert problem in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_state_with_seeding_options_exits_2_naming_them(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    arranged_state(path)
+    done = run_serve(["--state", str(path), "--seed", "4", "--users", "5"])
+    assert done.returncode == 2
+    assert "--state takes the seeding options from the file; leave out --seed, --users" in (
+        done.stderr
+    )
+
+
+@pytest.mark.parametrize("where", ["missing/state.json", "."])
+def test_a_dump_state_path_that_cannot_be_written_exits_2_before_serving(
+    tmp_path: Path, where: str
+) -> None:
+    target = tmp_path / where
+    done = run_serve(["--dump-state", str(target)])
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert f"--dump-state {str(target)!r}: " in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_dump_that_fails_at_exit_exits_1_saying_why(tmp_path: Path) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    path = folder / "state.json"
+    with bare_serve("--dump-state", str(path)) as process:
+        read_lines(process, len(NAMES))
+        folder.rmdir()
+        _out, err = finish(process)
+    assert process.returncode == 1
+    assert err.decode().startswith(f"pytest-logscale: state file {str(path)!r}: cannot write: ")
+    assert "Traceback" not in err.decode()
+
+
+@contextmanager
+def bare_serve(*args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Serve as a bare subprocess, for tests that read all it prints; killed if left running."""
+    process = subprocess.Popen([*SERVE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def finish(process: subprocess.Popen[bytes]) -> tuple[bytes, bytes]:
+    """SIGTERM, then what the process printed after what was already read."""
+    process.send_signal(signal.SIGTERM)
+    return process.communicate(timeout=TIMEOUT)
+
+
+def served_table(args: Sequence[str], rows: int) -> tuple[dict[str, str], list[list[str]]]:
+    """Serve with --print-users: the LOGSCALE_* values, and the table's rows split in words.
+
+    Every token in the table is checked to authenticate the user the row names.
+    """
+    with bare_serve("--print-users", *args) as process:
+        lines = read_lines(process, len(NAMES) + 2 + rows)
+        values = dict(line.split("=", 1) for line in lines[: len(NAMES)])
+        assert lines[len(NAMES)] == ""
+        table = [line.split() for line in lines[len(NAMES) + 1 :]]
+        for row in table[1:]:
+            if row[-1] != "-":
+                answer = graphql(values["LOGSCALE_URL"], row[-1], "{ currentUser { id } }")
+                assert answer["data"]["currentUser"]["id"] == row[-3], row
+        out, _err = finish(process)
+    assert process.returncode == 0
+    assert out == b""  # the table was complete: nothing came after it
+    return values, table
+
+
+def test_print_users_lists_every_user_with_role_and_a_working_token() -> None:
+    fake = FakeLogScale(SeedOptions(organizations=2, users=4))
+    values, table = served_table(["--organizations", "2", "--users", "4"], len(fake.users))
+    assert table[0] == ["ORGANIZATION", "ROLE", "USERNAME", "USER", "ID", "KIND", "TOKEN"]
+    expected = [
+        [*fake.store.organization(u.organization_id).name.split(), u.role.value, u.username, u.id]
+        for u in fake.users
+    ]
+    assert [row[:-2] for row in table[1:]] == expected
+    assert {row[-2] for row in table[1:]} == {"session"}
+    first_org = {row[-5]: row[-1] for row in reversed(table[1:5])}
+    assert (first_org["owner"], first_org["admin"]) == (
+        values["LOGSCALE_TOKEN"],
+        values["LOGSCALE_ADMIN_TOKEN"],
+    )
+
+
+def test_print_users_shows_api_tokens_and_users_without_a_live_session(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    with FakeLogScale(SeedOptions(users=3)) as fake:
+        api = fake.api_token(fake.member())
+        assert fake.execute(REVOKE_USER, {"id": fake.member().id})["data"]
+        fake.dump_state(path)
+    _values, table = served_table(["--state", str(path)], 3 + 1)
+    member_rows = [row for row in table[1:] if row[-5] == "member"]
+    assert [row[-2:] for row in member_rows] == [["-", "-"], ["api", api]]
+
+
+def test_without_print_users_nothing_follows_the_four_lines() -> None:
+    with bare_serve() as process:
+        read_lines(process, len(NAMES))
+        out, _err = finish(process)
+    assert out == b""
+
+
+def owner_activity(url: str, token: str) -> int:
+    """The instant the fake stamps on the owner's session for this very request."""
+    answer = graphql(url, token, "{ sessions { results { isCurrentSession lastActivityAt } } }")
+    [current] = [s for s in answer["data"]["sessions"]["results"] if s["isCurrentSession"]]
+    instant: int = current["lastActivityAt"]
+    return instant
+
+
+def test_the_served_clock_stands_still_by_default() -> None:
+    start = FakeLogScale().store.dataset.start_ms
+    with ServeProcess() as server:
+        stamps = [owner_activity(server.url, server.values["LOGSCALE_TOKEN"]) for _ in range(3)]
+        assert server.stop() == 0
+    assert stamps == [start] * 3
+
+
+def test_wall_clock_runs_on_real_time_from_the_seeded_instant() -> None:
+    start = FakeLogScale().store.dataset.start_ms
+    began = time.monotonic()
+    with ServeProcess("--wall-clock") as server:
+        first = owner_activity(server.url, server.values["LOGSCALE_TOKEN"])
+        elapsed = round((time.monotonic() - began) * 1000)
+        assert server.stop() == 0
+    # serving took real time (interpreter start, seeding, a request): the clock shows it
+    assert start < first <= start + elapsed + 1
+
+
+def test_wall_clock_runs_on_from_a_state_files_instant(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+    arranged_state(path)
+    now = FakeLogScale()
+    now.load_state(path)
+    instant = now.clock.now_ms()
+    began = time.monotonic()
+    with ServeProcess("--wall-clock", "--state", str(path)) as server:
+        first = owner_activity(server.url, server.values["LOGSCALE_TOKEN"])
+        elapsed = round((time.monotonic() - began) * 1000)
+        assert server.stop() == 0
+    assert instant < first <= instant + elapsed + 1
