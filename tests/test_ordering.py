@@ -1,0 +1,188 @@
+"""pytest_logscale.ordering: six sort keys, nulls last, ties by id, insert agreeing with order."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import pytest
+from session_oracle import ORDERS, SORT_KEYS, expected_order
+
+from pytest_logscale import Role, Session, SortBy, User
+from pytest_logscale.ordering import insert, ip_key, order, parts_for
+
+USERS = {
+    uid: User(uid, "org", name, name.title(), Role.MEMBER, 0)
+    for uid, name in (("u1", "bob@x.com"), ("u2", "Alice@x.com"), ("u3", "alice@w.com"))
+}
+
+
+def session(sid: str, **fields: object) -> Session:
+    base = Session(
+        id=sid,
+        user_id="u1",
+        organization_id="org",
+        token=f"t-{sid}",
+        client_info="Mozilla/5.0",
+        ip="192.0.2.1",
+        city="Oslo",
+        country="Norway",
+        created_at=1_000,
+        last_activity_at=2_000,
+    )
+    return replace(base, **fields)  # type: ignore[arg-type]
+
+
+def ordered_ids(sessions: list[Session], sort_by: SortBy, descending: bool) -> list[str]:
+    return [s.id for s in order(sessions, parts_for(sort_by, USERS), descending)]
+
+
+# -- ip_key ------------------------------------------------------------------------------------
+
+
+def test_ip_key_is_the_address_as_a_number_ipv4_first() -> None:
+    assert ip_key("10.0.0.9") < ip_key("10.0.0.10")  # type: ignore[operator]
+    assert ip_key("255.255.255.255") < ip_key("::")  # type: ignore[operator]
+    assert ip_key("2001:db8::1") == ip_key("2001:0db8:0:0::0001")
+    assert ip_key("1.2.3.4") == (4, 0x01020304)
+
+
+@pytest.mark.parametrize("text", ["", "1.2.3", "10.0.0.256", "example.com", "::g", " 1.2.3.4"])
+def test_ip_key_is_none_for_text_that_is_no_address(text: str) -> None:
+    assert ip_key(text) is None
+
+
+# -- order ---------------------------------------------------------------------------------------
+
+
+def test_times_sort_as_numbers_with_missing_ones_last_both_ways() -> None:
+    sessions = [
+        session("a", last_activity_at=None),
+        session("b", last_activity_at=900),
+        session("c", last_activity_at=10_000),
+        session("d", last_activity_at=None),
+        session("e", last_activity_at=900),
+    ]
+    assert ordered_ids(sessions, SortBy.LAST_ACTIVITY_TIME, False) == ["b", "e", "c", "a", "d"]
+    assert ordered_ids(sessions, SortBy.LAST_ACTIVITY_TIME, True) == ["c", "b", "e", "a", "d"]
+
+
+def test_login_time_uses_created_at() -> None:
+    sessions = [
+        session("a", created_at=5),
+        session("b", created_at=None),
+        session("c", created_at=1),
+    ]
+    assert ordered_ids(sessions, SortBy.LOGIN_TIME, False) == ["c", "a", "b"]
+    assert ordered_ids(sessions, SortBy.LOGIN_TIME, True) == ["a", "c", "b"]
+
+
+def test_ip_addresses_sort_numerically_with_ipv4_before_ipv6() -> None:
+    sessions = [
+        session("v6", ip="::1"),
+        session("ten", ip="10.0.0.10"),
+        session("nine", ip="10.0.0.9"),
+        session("big", ip="2001:db8::1"),
+        session("low", ip="9.1.1.1"),
+    ]
+    assert ordered_ids(sessions, SortBy.IP_ADDRESS, False) == ["low", "nine", "ten", "v6", "big"]
+    assert ordered_ids(sessions, SortBy.IP_ADDRESS, True) == ["big", "v6", "ten", "nine", "low"]
+
+
+def test_location_sorts_by_country_then_city_ignoring_case_missing_parts_last() -> None:
+    sessions = [
+        session("nowhere", country=None, city=None),
+        session("no-city", country="Norway", city=None),
+        session("bergen", country="norway", city="bergen"),
+        session("oslo", country="NORWAY", city="Oslo"),
+        session("aarhus", country="Denmark", city="Aarhus"),
+        session("city-only", country=None, city="Zagreb"),
+    ]
+    assert ordered_ids(sessions, SortBy.LOCATION, False) == [
+        "aarhus",
+        "bergen",
+        "oslo",
+        "no-city",
+        "city-only",
+        "nowhere",
+    ]
+    assert ordered_ids(sessions, SortBy.LOCATION, True) == [
+        "oslo",
+        "bergen",
+        "no-city",
+        "aarhus",
+        "city-only",
+        "nowhere",
+    ]
+
+
+def test_client_info_and_user_sort_ignoring_case() -> None:
+    clients = [session("b", client_info="beta"), session("a", client_info="Alpha")]
+    assert ordered_ids(clients, SortBy.CLIENT_INFO, False) == ["a", "b"]
+    assert ordered_ids(clients, SortBy.CLIENT_INFO, True) == ["b", "a"]
+    people = [session("1", user_id="u1"), session("2", user_id="u2"), session("3", user_id="u3")]
+    # alice@w.com < alice@x.com (Alice@x.com folded) < bob@x.com
+    assert ordered_ids(people, SortBy.USER, False) == ["3", "2", "1"]
+    assert ordered_ids(people, SortBy.USER, True) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("sort_by", list(SortBy))
+@pytest.mark.parametrize("descending", [False, True])
+def test_ties_break_by_id_ascending_in_both_directions(sort_by: SortBy, descending: bool) -> None:
+    sessions = [session(sid) for sid in ("m", "c", "x", "a")]
+    assert ordered_ids(sessions, sort_by, descending) == ["a", "c", "m", "x"]
+
+
+def test_order_returns_a_new_list_and_leaves_its_input_alone() -> None:
+    sessions = [session("b", created_at=2), session("a", created_at=1)]
+    before = list(sessions)
+    result = order(sessions, parts_for(SortBy.LOGIN_TIME, USERS), False)
+    assert sessions == before
+    assert result is not sessions
+
+
+# -- against the plain rules, and insert agreeing with order -------------------------------------
+
+
+def random_sessions(rng: random.Random, count: int) -> list[Session]:
+    """Sessions with many ties and missing values, to stress every branch of the comparison."""
+    places = [
+        ("Norway", "Oslo"),
+        ("norway", "bergen"),
+        ("Norway", None),
+        (None, "Rome"),
+        (None, None),
+    ]
+    made = []
+    for index in range(count):
+        country, city = rng.choice(places)
+        made.append(
+            session(
+                f"s{rng.getrandbits(24):06x}{index}",
+                user_id=rng.choice(list(USERS)),
+                client_info=rng.choice(["Mozilla/5.0", "mozilla/5.0", "curl/8.0", "Zed"]),
+                ip=rng.choice(["10.0.0.9", "10.0.0.10", "::1", "2001:db8::a", "8.8.8.8"]),
+                country=country,
+                city=city,
+                created_at=rng.choice([None, 1_000, 2_000, 3_000]),
+                last_activity_at=rng.choice([None, 5_000, 6_000]),
+            )
+        )
+    return made
+
+
+@pytest.mark.parametrize("sort_by", SORT_KEYS)
+@pytest.mark.parametrize("direction", ORDERS)
+def test_order_and_insert_both_follow_the_plain_rules(sort_by: str, direction: str) -> None:
+    rng = random.Random(f"{sort_by}-{direction}")
+    names = {uid: user.username for uid, user in USERS.items()}
+    parts = parts_for(SortBy(sort_by), USERS)
+    descending = direction == "DESC"
+    for _ in range(20):
+        sessions = random_sessions(rng, rng.randint(0, 40))
+        expected = expected_order(sessions, sort_by, direction, names)
+        assert [s.id for s in order(sessions, parts, descending)] == expected
+        built: list[Session] = []
+        for one in sessions:
+            insert(built, one, parts, descending)
+        assert [s.id for s in built] == expected
