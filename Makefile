@@ -34,8 +34,9 @@ test: lint clients
 serve: $(STAMP)
 	$(BIN)/pytest-logscale serve
 
+# `make bench` runs every benchmark (about two minutes); `make bench BENCH="--quick query"` one.
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

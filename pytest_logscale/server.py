@@ -37,11 +37,113 @@ class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 60  # a client that connects and says nothing is dropped after a minute
 
+    def setup(self) -> None:
+        super().setup()
+        with contextlib.suppress(OSError):  # answers go out in one write: no need to wait
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def run_wsgi(self) -> None:
+        """Answer one request, keeping the connection open for the next one when it is safe.
+
+        Werkzeug closes every connection (and then waits up to 10 ms draining it), so
+        a keep-alive client pays a new connection and a thread per request. Here, a
+        request whose body has a declared length (or no body) gets an answer with the
+        app's ``Content-Length`` in one write, and the connection stays open unless
+        the client asked to close it. Anything else goes Werkzeug's way.
+        """
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            super().run_wsgi()
+            return
+        try:
+            declared = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = -1
+        if declared < 0:
+            super().run_wsgi()
+            return
+        self.environ = environ = self.make_environ()
+        body = _CountingInput(self.rfile, declared)
+        environ["wsgi.input"] = body
+        answer: list[Any] = []
+
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
+            answer[:] = [status, headers]
+            return _no_write
+
+        try:
+            chunks = self.server.app(environ, start_response)
+            try:
+                payload = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+            status, headers = answer
+        except Exception:
+            log.exception("pytest-logscale: the app failed on %s %s", self.command, self.path)
+            status, headers = "500 Internal Server Error", [("Content-Type", "text/plain")]
+            payload, self.close_connection = b"Internal Server Error", True
+        code, _, reason = status.partition(" ")
+        lines = [f"{self.protocol_version} {code} {reason}\r\n"]
+        lines.append(f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n")
+        has_length = False
+        for key, value in headers:
+            has_length = has_length or key.lower() == "content-length"
+            lines.append(f"{key}: {value}\r\n")
+        if not has_length:
+            lines.append(f"Content-Length: {len(payload)}\r\n")
+        if not body.finish():
+            self.close_connection = True  # a large unread body: not worth reading through
+        if self.close_connection:
+            lines.append("Connection: close\r\n")
+        lines.append("\r\n")
+        head = "".join(lines).encode("latin-1")
+        self.wfile.write(head + payload if environ["REQUEST_METHOD"] != "HEAD" else head)
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
 
     def log_error(self, format: str, *args: Any) -> None:
         log.debug("pytest-logscale: " + format, *args)
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("pytest-logscale's server takes the body as the app's return value")
+
+
+class _CountingInput:
+    """A request body stream that cannot read past the declared length."""
+
+    _DRAIN_LIMIT = 1 << 20
+
+    def __init__(self, stream: Any, length: int) -> None:
+        self._stream = stream
+        self.left = length
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data: bytes = self._stream.read(size) if size else b""
+        self.left -= len(data)
+        return data
+
+    def readline(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > self.left:
+            size = self.left
+        data: bytes = self._stream.readline(size) if size else b""
+        self.left -= len(data)
+        return data
+
+    def finish(self) -> bool:
+        """Read what the app left unread; False when that is too much to bother."""
+        if self.left > self._DRAIN_LIMIT:
+            return False
+        while self.left:
+            if not self.read(self.left):
+                return False
+        return True
 
 
 class _WSGIServer(ThreadedWSGIServer):

@@ -1,0 +1,616 @@
+"""pytest-logscale's benchmarks: each figure against a baseline measured in the same run.
+
+Usage: ``python benchmarks/run.py [--quick] {throughput,per-test,fixture,seeding,query,
+startstop,all}``. Each sub-command prints a table: the case, the baseline, ours, the ratio
+ours/baseline (or baseline/ours for rates, so that below 1 is always "slower than the
+baseline" for throughput), the target and whether it is met. ``--quick`` is a smoke run
+with small counts; its figures are noise. docs/performance.md explains every row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from pytest_logscale import FakeLogScale
+from pytest_logscale.clock import Clock
+from pytest_logscale.fake import cached_dataset
+from pytest_logscale.records import Level, Order, RevocationType, SortBy
+from pytest_logscale.seeding import SeedOptions, seed_dataset
+from pytest_logscale.server import ThreadedServer
+from pytest_logscale.store import SessionQuery, Store
+
+SESSION_FIELDS = """
+      id clientInfo city country ip createdAt lastActivityAt isCurrentSession
+      user { id displayName username isRoot isOrgRoot fullName firstName lastName
+             phoneNumber email picture createdAt countryCode stateCode company }
+"""
+#: The throughput query: one page of 50 sessions of the organization, every field.
+PAGE_QUERY = (
+    "query Page { sessions(level: Organization, onlyActiveSessions: false, limit: 50) {"
+    f" totalResults results {{ {SESSION_FIELDS} }} }} }}"
+)
+#: The per-test query of the plugin issue.
+SMALL_QUERY = "query { sessions(limit: 10) { totalResults results { id ip clientInfo } } }"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of a table: ``ratio`` is ours relative to the baseline, as the target states."""
+
+    case: str
+    baseline: str
+    ours: str
+    ratio: float | None
+    target: str
+    met: bool | None
+
+
+def print_table(title: str, rows: Iterable[Row]) -> None:
+    """Print rows as a Markdown table (docs/performance.md takes it as it is)."""
+    print(f"\n### {title}\n")
+    print("| case | baseline | ours | ratio | target | met |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        ratio = "" if row.ratio is None else f"{row.ratio:.2f}x"
+        met = "" if row.met is None else ("yes" if row.met else "**no**")
+        print(f"| {row.case} | {row.baseline} | {row.ours} | {ratio} | {row.target} | {met} |")
+    sys.stdout.flush()
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds (microseconds below 0.1 ms)."""
+    if seconds < 0.0001:
+        return f"{seconds * 1e6:.1f} µs"
+    return f"{seconds * 1000:.2f} ms"
+
+
+def best_of(repeats: int, work: Callable[[], object]) -> float:
+    """The fastest of ``repeats`` timings of ``work`` in seconds (garbage collection off)."""
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        gc.disable()
+        try:
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        finally:
+            gc.enable()
+    return min(times)
+
+
+# -- throughput -------------------------------------------------------------------------------
+
+
+class KeepAliveClient:
+    """One persistent HTTP/1.1 connection (http.client reconnects only if the server closes)."""
+
+    def __init__(self, url: str, token: str | None = None) -> None:
+        host, _, port = url.removeprefix("http://").rpartition(":")
+        self.connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        self.headers = {"Content-Type": "application/json"}
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.connects = 0
+
+    def post(self, body: bytes) -> bytes:
+        """POST ``body`` to /graphql and return the answer's body."""
+        if self.connection.sock is None:
+            self.connects += 1
+        self.connection.request("POST", "/graphql", body=body, headers=self.headers)
+        response = self.connection.getresponse()
+        data = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}: {data[:200]!r}")
+        return data
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.connection.close()
+
+
+def fixed_app(payload: bytes) -> Callable[[dict[str, Any], Callable[..., Any]], list[bytes]]:
+    """A bare WSGI app answering every request with ``payload`` as JSON (the baseline)."""
+    headers = [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))]
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", headers)
+        return [payload]
+
+    return app
+
+
+def requests_per_second(
+    url: str, token: str | None, body: bytes, seconds: float
+) -> tuple[float, int]:
+    """Requests per second over one keep-alive connection, and how many connections it took."""
+    client = KeepAliveClient(url, token)
+    try:
+        for _ in range(20):  # warm up: caches, connection
+            client.post(body)
+        count, started = 0, time.perf_counter()
+        deadline = started + seconds
+        while True:
+            for _ in range(10):
+                client.post(body)
+            count += 10
+            now = time.perf_counter()
+            if now >= deadline:
+                return count / (now - started), client.connects
+    finally:
+        client.close()
+
+
+def bench_throughput(quick: bool) -> list[Row]:
+    """Sessions page of 50 with every field, against a fixed body of the same size."""
+    seconds = 0.3 if quick else 2.0
+    body = json.dumps({"query": PAGE_QUERY}).encode()
+    with FakeLogScale(SeedOptions()) as fake:
+        payload = KeepAliveClient(fake.url, fake.token).post(body)
+        assert len(json.loads(payload)["data"]["sessions"]["results"]) == 50
+        with ThreadedServer(fixed_app(payload)) as bare:
+            rounds = []
+            for _ in range(1 if quick else 3):  # alternate, so drift hits both alike
+                base, base_connects = requests_per_second(bare.url, None, body, seconds)
+                ours, our_connects = requests_per_second(fake.url, fake.token, body, seconds)
+                rounds.append((base, ours, base_connects, our_connects))
+    base = statistics.median(r[0] for r in rounds)
+    ours = statistics.median(r[1] for r in rounds)
+    connects = max(r[3] for r in rounds)
+    return [
+        Row(
+            f"sessions(limit: 50), all fields, {len(payload)} bytes, keep-alive "
+            f"({connects} connection{'s' if connects != 1 else ''})",
+            f"{base:,.0f} req/s",
+            f"{ours:,.0f} req/s",
+            ours / base,
+            ">= 0.5x",
+            ours / base >= 0.5,
+        )
+    ]
+
+
+# -- per test, through pytest -----------------------------------------------------------------
+
+_CLIENT = """
+import http.client
+import json
+
+BODY = json.dumps({"query": QUERY}).encode()
+
+
+def post(url, token=None):
+    host, _, port = url.removeprefix("http://").rpartition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    try:
+        connection.request("POST", "/graphql", body=BODY, headers=headers)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+"""
+
+_SUITES = {
+    "empty": "def test_{n}():\n    pass\n",
+    "ours": textwrap.dedent(
+        """
+        def test_{n}(logscale_server):
+            status, answer = post(logscale_server.url, logscale_server.token)
+            assert status == 200 and answer == CANNED
+        """
+    ),
+    "fixture": "def test_{n}(logscale_server):\n    pass\n",
+    "httpserver": textwrap.dedent(
+        """
+        def test_{n}(httpserver):
+            httpserver.expect_request("/graphql", method="POST").respond_with_json(CANNED)
+            status, answer = post(httpserver.url_for("/").rstrip("/"))
+            assert status == 200 and answer == CANNED
+        """
+    ),
+}
+
+
+def write_suite(folder: Path, kind: str, count: int, canned: dict[str, Any]) -> Path:
+    """A test file of ``count`` tests of one kind."""
+    path = folder / f"test_{kind.replace('-', '_')}.py"
+    head = f"QUERY = {SMALL_QUERY!r}\n" + _CLIENT + f"\nCANNED = {canned!r}\n\n"
+    path.write_text(head + "\n".join(_SUITES[kind].format(n=n) for n in range(count)))
+    return path
+
+
+#: Times each test's whole run protocol (setup, call, teardown, reporting) from inside pytest,
+#: so that interpreter start, imports and session-wide set-up stay out of the figures.
+_TIMING_CONFTEST = """
+import json
+import os
+import time
+
+import pytest
+
+TIMES = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    started = time.perf_counter()
+    yield
+    TIMES.append(time.perf_counter() - started)
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["LOGSCALE_BENCH_TIMES"], "w") as out:
+        json.dump(TIMES, out)
+"""
+
+
+def pytest_per_test(path: Path, *extra: str) -> float:
+    """Mean seconds per test of one file run by pytest in a fresh interpreter.
+
+    The first and last tests are left out: they carry the session-scoped set-up
+    (seeding, starting servers) and tear-down, paid once per run, not per test.
+    """
+    (path.parent / "conftest.py").write_text(_TIMING_CONFTEST)
+    times_file = path.with_suffix(".times.json")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, str(path)]
+    environment = {**os.environ, "LOGSCALE_BENCH_TIMES": str(times_file)}
+    done = subprocess.run(command, cwd=path.parent, capture_output=True, text=True, env=environment)
+    if done.returncode != 0:
+        raise RuntimeError(f"pytest failed on {path.name}:\n{done.stdout[-3000:]}{done.stderr}")
+    times: list[float] = json.loads(times_file.read_text())[1:-1]
+    return statistics.fmean(times)
+
+
+def per_test_costs(kinds: list[str], count: int, repeats: int, *extra: str) -> dict[str, float]:
+    """Seconds per test of each kind less an empty test's, the median of ``repeats`` runs."""
+    with FakeLogScale(SeedOptions()) as fake:
+        canned = fake.execute(SMALL_QUERY)
+    with tempfile.TemporaryDirectory(prefix="logscale-bench-") as folder:
+        paths = {k: write_suite(Path(folder), k, count, canned) for k in ["empty", *kinds]}
+        runs: dict[str, list[float]] = {k: [] for k in paths}
+        for _ in range(repeats):
+            for kind, path in paths.items():  # interleaved, so drift hits every kind alike
+                runs[kind].append(pytest_per_test(path, *extra))
+    empty = statistics.median(runs["empty"])
+    return {k: statistics.median(runs[k]) - empty for k in kinds}
+
+
+def bench_per_test(quick: bool) -> list[Row]:
+    """One sessions(limit: 10) query per test: logscale_server against pytest-httpserver."""
+    count, repeats = (50, 1) if quick else (300, 5)
+    cost = per_test_costs(["httpserver", "ours"], count, repeats)
+    ratio = cost["ours"] / cost["httpserver"]
+    return [
+        Row(
+            f"a test making one sessions(limit: 10) query ({count} tests, median of {repeats}"
+            " runs, less an empty test)",
+            f"{ms(cost['httpserver'])} (httpserver, canned JSON)",
+            f"{ms(cost['ours'])} (logscale_server)",
+            ratio,
+            "<= 1.0x",
+            ratio <= 1.0,
+        )
+    ]
+
+
+# -- the fixture alone --------------------------------------------------------------------------
+
+
+def bench_fixture(quick: bool) -> list[Row]:
+    """Reset and handle per test, in process and through pytest; Faker's autouse fixture."""
+    rounds = 2_000 if quick else 20_000
+    with FakeLogScale(SeedOptions()) as fake:
+        options = SeedOptions()
+        fake.execute(SMALL_QUERY)  # something to forget
+        per_reset = best_of(5, lambda: [fake.reseed(options) for _ in range(rounds)]) / rounds
+        per_call = best_of(5, lambda: [options.__hash__() for _ in range(rounds)]) / rounds
+    count, repeats = (50, 1) if quick else (300, 5)
+    through_pytest = per_test_costs(["fixture"], count, repeats, "-p", "no:faker")["fixture"]
+    faker = faker_fixture_cost(count, repeats)
+    return [
+        Row(
+            "reset + handle, in process (default seed)",
+            f"{ms(per_call)} (a bare call)",
+            ms(per_reset),
+            None,
+            "< 0.1 ms",
+            per_reset < 0.0001,
+        ),
+        Row(
+            f"a test asking for logscale_server, no request ({count} tests, through pytest)",
+            "empty test",
+            f"+{ms(through_pytest)}",
+            None,
+            "< 0.1 ms",
+            through_pytest < 0.0001,
+        ),
+        Row(
+            "Faker's own autouse fixture, per empty test",
+            "-p no:faker",
+            f"+{ms(faker)}",
+            None,
+            "(informative)",
+            None,
+        ),
+    ]
+
+
+def faker_fixture_cost(count: int, repeats: int) -> float:
+    """What Faker's pytest plugin adds to each empty test."""
+    with tempfile.TemporaryDirectory(prefix="logscale-bench-") as folder:
+        path = write_suite(Path(folder), "empty", count, {})
+        with_faker, without = [], []
+        for _ in range(repeats):
+            with_faker.append(pytest_per_test(path))
+            without.append(pytest_per_test(path, "-p", "no:faker"))
+    return statistics.median(with_faker) - statistics.median(without)
+
+
+# -- seeding -----------------------------------------------------------------------------------
+
+
+def bare_records(seed: int, count: int) -> list[dict[str, Any]]:
+    """Session-shaped records from a bare seeded random.Random: the seeding baseline."""
+    rng = random.Random(seed)
+    return [
+        {
+            "id": f"{rng.getrandbits(64):016x}",
+            "token": f"{rng.getrandbits(128):032x}",
+            "ip": ".".join(str(rng.randrange(1, 255)) for _ in range(4)),
+            "client": rng.choice(("Firefox", "Chrome", "Safari")),
+            "city": rng.choice(("Aarhus", "Lyon", None)),
+            "created": rng.randrange(1_700_000_000_000, 1_800_000_000_000),
+            "active": rng.random() < 0.5,
+        }
+        for _ in range(count)
+    ]
+
+
+def fingerprint(options: SeedOptions) -> int:
+    """A hash of every seeded session, to show that one seed gives one dataset."""
+    dataset = seed_dataset(options)
+    return hash(tuple(dataset.sessions.values()))
+
+
+def bench_seeding(quick: bool) -> list[Row]:
+    """Seeding 10,000 and 100,000 sessions, against as many records from a bare Random."""
+    rows = []
+    sizes = ((10_000, 0.5),) if quick else ((10_000, 0.5), (100_000, 5.0))
+    for sessions, limit in sizes:
+        options = SeedOptions(seed=7, users=max(3, sessions // 20), sessions=sessions)
+        repeats = 1 if quick or sessions > 10_000 else 3
+        base = best_of(repeats, lambda n=sessions: bare_records(7, n))  # type: ignore[misc]
+        ours = best_of(repeats, lambda o=options: seed_dataset(o))  # type: ignore[misc]
+        rows.append(
+            Row(
+                f"seed {sessions:,} sessions ({options.users:,} users)",
+                ms(base),
+                ms(ours),
+                ours / base,
+                f"< {limit:g} s",
+                ours < limit,
+            )
+        )
+    small = SeedOptions(seed=7, users=50, sessions=1_000)
+    same = fingerprint(small) == fingerprint(small)
+    rows.append(
+        Row(
+            "same seed, same data (two seedings)",
+            "",
+            "identical" if same else "DIFFERENT",
+            None,
+            "identical",
+            same,
+        )
+    )
+    return rows
+
+
+# -- queries over a large dataset ----------------------------------------------------------------
+
+
+def bench_query(quick: bool) -> list[Row]:
+    """Filtered and sorted pages of 50 over 100,000 sessions, first page and deep, before and
+    after changes; the baseline is the same filter and sort over plain tuples."""
+    sessions = 20_000 if quick else 100_000
+    dataset = cached_dataset(SeedOptions(seed=3, users=2_000, sessions=sessions))
+    store = Store(dataset, Clock(dataset.start_ms))
+    org_id = next(iter(dataset.organizations))
+    owner = next(u for u in dataset.org_users[org_id] if u.is_org_root)
+    token = next(s.token for s in dataset.user_sessions[owner.id] if s.ended is None)
+    caller = store.authenticate(token)
+    repeats = 3 if quick else 7
+
+    def page(skip: int, search: str | None, only_active: bool) -> Callable[[], object]:
+        query = SessionQuery(
+            search_filter=search,
+            level=Level.ORGANIZATION,
+            sort_by=SortBy.IP_ADDRESS,
+            order=Order.ASC,
+            skip=skip,
+            limit=50,
+            only_active=only_active,
+        )
+        return lambda: store.query_sessions(caller, query)
+
+    cold = best_of(1, page(0, "a", False))  # builds the cached order once
+    plain = [(s.ip, s.id, s) for s in dataset.org_sessions[org_id]]
+
+    def baseline() -> object:
+        kept = [t for t in plain if "a" in t[2].client_info.casefold()]
+        kept.sort(key=lambda t: (t[0], t[1]))
+        return kept[:50]
+
+    base = best_of(repeats, baseline)
+    deep = 9 * sessions // 10
+    rows = [
+        Row(
+            f"first query over {sessions:,} sessions (sorts once, then cached)",
+            "",
+            ms(cold),
+            None,
+            "(one-off)",
+            None,
+        )
+    ]
+
+    def measure(label: str) -> None:
+        first = best_of(repeats, page(0, "a", False))
+        active = best_of(repeats, page(0, "mozilla", True))
+        deep_page = best_of(repeats, page(deep, None, False))
+        first_unfiltered = best_of(repeats, page(0, None, False))
+        rows.extend(
+            [
+                Row(
+                    f"{label}: filtered, sorted by IP, limit 50",
+                    ms(base) + " (list sort)",
+                    ms(first),
+                    first / base,
+                    "< 50 ms",
+                    first < 0.05,
+                ),
+                Row(
+                    f"{label}: active only, filtered, limit 50",
+                    ms(base) + " (list sort)",
+                    ms(active),
+                    active / base,
+                    "< 50 ms",
+                    active < 0.05,
+                ),
+                Row(
+                    f"{label}: skip {deep:,} vs first page (unfiltered)",
+                    ms(first_unfiltered) + " (first page)",
+                    ms(deep_page),
+                    deep_page / first_unfiltered,
+                    "<= 2x",
+                    deep_page <= 2 * first_unfiltered,
+                ),
+            ]
+        )
+
+    measure("seeded")
+    members = dataset.org_users[org_id][:50]
+    for user in members:
+        store.login(user.id, ip="10.1.2.3", client_info="Mozilla/5.0 bench")
+    for session in list(dataset.org_sessions[org_id])[:200]:
+        store.revoke(caller, session.id, RevocationType.SESSION)
+    store.clock.advance(minutes=5)
+    measure("after 50 logins and 200 revocations")
+    return rows
+
+
+# -- start and stop --------------------------------------------------------------------------
+
+
+def bench_startstop(quick: bool) -> list[Row]:
+    """ThreadedServer start + stop, against werkzeug's make_server + serve_forever/shutdown."""
+    app = fixed_app(b"{}")
+
+    def werkzeug_once() -> None:
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever)
+        thread.start()
+        server.shutdown()
+        thread.join()
+        server.server_close()
+
+    def ours_once() -> None:
+        ThreadedServer(app).start().stop()
+
+    base = statistics.median(best_of(1, werkzeug_once) for _ in range(1 if quick else 3))
+    ours = statistics.median(best_of(1, ours_once) for _ in range(20 if quick else 200))
+    return [
+        Row(
+            "start + stop",
+            ms(base) + " (werkzeug make_server)",
+            ms(ours),
+            ours / base,
+            "< 10 ms",
+            ours < 0.01,
+        )
+    ]
+
+
+# -- the command line ------------------------------------------------------------------------
+
+BENCHES: dict[str, tuple[str, Callable[[bool], list[Row]]]] = {
+    "throughput": ("Throughput over HTTP (keep-alive client)", bench_throughput),
+    "per-test": ("Per-test cost through pytest", bench_per_test),
+    "fixture": ("The fixture's own cost", bench_fixture),
+    "seeding": ("Seeding", bench_seeding),
+    "query": ("Queries over a large dataset (store, in process)", bench_query),
+    "startstop": ("Server start and stop", bench_startstop),
+}
+
+
+def machine() -> str:
+    """CPU, Python and package versions, for the record."""
+    from importlib.metadata import version
+
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    packages = ", ".join(
+        f"{name} {version(name)}"
+        for name in (
+            "pytest-logscale",
+            "ariadne",
+            "graphql-core",
+            "werkzeug",
+            "faker",
+            "pytest",
+            "pytest-httpserver",
+        )
+    )
+    return f"{cpu}, {os.cpu_count()} CPUs; Python {sys.version.split()[0]}; {packages}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks named on the command line (all by default)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("benchmark", nargs="?", default="all", choices=[*BENCHES, "all"])
+    parser.add_argument("--quick", action="store_true", help="a smoke run with small counts")
+    arguments = parser.parse_args(argv)
+    names = list(BENCHES) if arguments.benchmark == "all" else [arguments.benchmark]
+    print(f"Machine: {machine()}")
+    missed = []
+    for name in names:
+        title, bench = BENCHES[name]
+        started = time.perf_counter()
+        rows = bench(arguments.quick)
+        print_table(f"{title} ({time.perf_counter() - started:.1f} s)", rows)
+        missed += [row.case for row in rows if row.met is False]
+    if missed:
+        print(f"\nTargets not met: {len(missed)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
