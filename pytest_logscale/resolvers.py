@@ -9,6 +9,7 @@ the nearest nullable parent.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -28,6 +29,7 @@ __all__ = ["SCHEMA_SDL", "Context", "build_schema"]
 SCHEMA_SDL = resources.files(__package__).joinpath("schema.graphql").read_text(encoding="utf-8")
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
+_DECIMAL = re.compile(r"-?[0-9]+")  # ASCII digits only: isdigit() takes any script
 
 Info = GraphQLResolveInfo["Context"]
 _P = ParamSpec("_P")
@@ -66,14 +68,14 @@ def _parse_long(value: Any) -> int:
     whole: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         whole = value
-    elif (isinstance(value, str) and value.strip().lstrip("-").isdigit()) or (
+    elif (isinstance(value, str) and _DECIMAL.fullmatch(value.strip())) or (
         isinstance(value, float) and value.is_integer()
     ):
         whole = int(value)
     if whole is None:
         raise GraphQLError(f"Long cannot represent {value!r}: it takes a whole number.")
     if not _LONG_MIN <= whole <= _LONG_MAX:
-        raise GraphQLError(f"Long cannot represent {whole}: it is outside 64 bits.")
+        raise GraphQLError(f"Long cannot represent {value!r}: it is outside 64 bits.")
     return whole
 
 
