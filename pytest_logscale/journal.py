@@ -8,6 +8,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphql import FieldNode, OperationDefinitionNode, Undefined
+from graphql.utilities import value_from_ast_untyped
+
 __all__ = ["Exchange", "Journal"]
 
 
@@ -20,6 +23,8 @@ class Exchange:
     valid document; ``user_id`` and ``session_id`` when it was not
     authenticated. ``response`` is the JSON body sent back (or its text when it
     was not JSON); ``fault`` names an injected fault that shaped the answer.
+    ``selections`` and ``definition`` are the parsed root fields and operation,
+    from which :attr:`arguments` reads what each root field was called with.
     """
 
     method: str
@@ -34,10 +39,44 @@ class Exchange:
     session_id: str | None = None
     response: Any = None
     fault: str | None = None
+    selections: tuple[FieldNode, ...] = field(default=(), compare=False, repr=False)
+    definition: OperationDefinitionNode | None = field(default=None, compare=False, repr=False)
 
     def calls(self, root_field: str) -> bool:
         """Whether this request called a root field."""
         return root_field in self.root_fields
+
+    def field_calls(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every root field selected, in document order, with its arguments.
+
+        Arguments are plain JSON-like values with the request's variables (and
+        the variables' defaults) put in, so an input written inline in the
+        document and one passed as a variable read the same; enum values are
+        their names. An argument given a variable the request did not send is left out.
+        """
+        variables = self._variables_with_defaults()
+        return [(node.name.value, _arguments(node, variables)) for node in self.selections]
+
+    @property
+    def arguments(self) -> dict[str, dict[str, Any]]:
+        """Each root field's arguments, e.g. ``{"revokeSession": {"input": {...}}}``.
+
+        A root field selected more than once (under aliases) shows its first
+        selection here; :meth:`field_calls` lists them all.
+        """
+        found: dict[str, dict[str, Any]] = {}
+        for name, arguments in self.field_calls():
+            found.setdefault(name, arguments)
+        return found
+
+    def _variables_with_defaults(self) -> dict[str, Any]:
+        variables = dict(self.variables or {})
+        definitions = (self.definition.variable_definitions if self.definition else None) or ()
+        for definition in definitions:
+            name = definition.variable.name.value
+            if name not in variables and definition.default_value is not None:
+                variables[name] = value_from_ast_untyped(definition.default_value)
+        return variables
 
     def summary(self) -> str:
         """One line: status, method, path, operation and who made it."""
@@ -54,7 +93,12 @@ class Exchange:
         """The summary, the variables and the response, for failure messages."""
         lines = [self.summary()]
         if self.variables:
-            lines.append("  variables: " + json.dumps(self.variables, sort_keys=True, default=str))
+            lines.append("  variables: " + _json(self.variables))
+        called = [
+            f"{name}({_json(arguments)})" for name, arguments in self.field_calls() if arguments
+        ]
+        if called:
+            lines.append("  arguments: " + ", ".join(called))
         if self.response is not None:
             body = (
                 self.response
@@ -128,18 +172,34 @@ class Journal:
         *,
         times: int | None = None,
         variables: Mapping[str, Any] | None = None,
+        arguments: Mapping[str, Any] | None = None,
     ) -> list[Exchange]:
-        """Assert calls of a root field: ``times`` of them if given, with ``variables`` if given.
+        """Assert calls of a root field: ``times`` of them if given, matching the rest if given.
 
+        ``variables`` must be contained in the request's variables, and
+        ``arguments`` in the field's own arguments (variables applied, so an
+        inline input matches too): ``arguments={"input": {"id": session_id}}``.
+        Containment is by key, recursively into objects; other values must be equal.
         Returns the matching exchanges. The failure message lists every request received.
         """
         __tracebackhide__ = True
         matching = [
             e
             for e in self.calls(root_field)
-            if variables is None or _contains(e.variables or {}, variables)
+            if (variables is None or _contains(e.variables or {}, variables))
+            and (
+                arguments is None
+                or any(
+                    name == root_field and _contains(given, arguments)
+                    for name, given in e.field_calls()
+                )
+            )
         ]
-        wanted = f"{root_field}" + (f" with variables {dict(variables)!r}" if variables else "")
+        wanted = root_field
+        if variables is not None:
+            wanted += f" with variables {_json(variables)}"
+        if arguments is not None:
+            wanted += f" with arguments {_json(arguments)}"
         if times is None and not matching:
             raise AssertionError(
                 f"expected a call of {wanted}, got none. Received:\n{self.format()}"
@@ -152,11 +212,15 @@ class Journal:
         return matching
 
     def assert_called_once(
-        self, root_field: str, *, variables: Mapping[str, Any] | None = None
+        self,
+        root_field: str,
+        *,
+        variables: Mapping[str, Any] | None = None,
+        arguments: Mapping[str, Any] | None = None,
     ) -> Exchange:
-        """Assert exactly one call of a root field (with these variables, if given); return it."""
+        """Assert exactly one matching call of a root field, as :meth:`assert_called`; return it."""
         __tracebackhide__ = True
-        return self.assert_called(root_field, times=1, variables=variables)[0]
+        return self.assert_called(root_field, times=1, variables=variables, arguments=arguments)[0]
 
     def assert_not_called(self, root_field: str) -> None:
         """Assert no request called a root field."""
@@ -175,3 +239,25 @@ def _contains(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
         elif actual[key] != value:
             return False
     return True
+
+
+def _arguments(node: FieldNode, variables: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for argument in node.arguments or ():
+        value = _plain(value_from_ast_untyped(argument.value, variables))
+        if value is not Undefined:
+            found[argument.name.value] = value
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """A value with the fields of unsent variables left out (null inside a list)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items() if v is not Undefined}
+    if isinstance(value, list):
+        return [None if v is Undefined else _plain(v) for v in value]
+    return value
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)

@@ -16,6 +16,7 @@ import pytest
 
 from .app import AppOptions
 from .fake import FakeLogScale
+from .ratelimit import RateLimit
 from .seeding import SeedOptions
 
 __all__ = ["LogScaleServerFactory"]
@@ -74,8 +75,11 @@ def _configured_options(config: pytest.Config) -> SeedOptions:
 
 
 def _marked_options(item: pytest.Item, base: SeedOptions) -> SeedOptions:
+    markers = list(item.iter_markers("logscale"))
+    if not markers:  # the common case, on every test: nothing to build
+        return base
     chosen = {name: getattr(base, name) for name in _SEEDING}
-    for marker in reversed(list(item.iter_markers("logscale"))):
+    for marker in reversed(markers):
         if marker.args:
             pytest.fail(
                 "@pytest.mark.logscale takes keyword arguments only, e.g. seed=7", pytrace=False
@@ -108,18 +112,25 @@ class LogScaleServerFactory:
         port: int = 0,
         wall_clock: bool = False,
         app_options: AppOptions | None = None,
+        rate_limit: RateLimit | None = None,
         **seeding: int,
     ) -> FakeLogScale:
         """A started server; ``seeding`` takes ``seed``, ``organizations``, ``users``, ``sessions``.
 
-        Unset seeding options come from the command line, the ini file or the defaults.
+        Unset seeding options come from the command line, the ini file or the
+        defaults; the other keywords are :class:`~pytest_logscale.FakeLogScale`'s.
         """
         unknown = sorted(set(seeding) - set(_SEEDING))
         if unknown:
             raise TypeError(f"unknown seeding option(s): {', '.join(unknown)}")
         options = SeedOptions(**{n: seeding.get(n, getattr(self.defaults, n)) for n in _SEEDING})
         fake = FakeLogScale(
-            options, host=host, port=port, wall_clock=wall_clock, app_options=app_options
+            options,
+            host=host,
+            port=port,
+            wall_clock=wall_clock,
+            app_options=app_options,
+            rate_limit=rate_limit,
         )
         fake.start()
         self._servers.append(fake)
@@ -137,8 +148,8 @@ def logscale_server_factory(pytestconfig: pytest.Config) -> Iterator[LogScaleSer
 
     ``logscale_server_factory(seed=7, organizations=2)`` returns a started
     :class:`~pytest_logscale.FakeLogScale` with its own port, state, clock and
-    journal; keyword options ``host``, ``port``, ``wall_clock`` and
-    ``app_options`` too. Every server it made is stopped at the end of the
+    journal; keyword options ``host``, ``port``, ``wall_clock``,
+    ``app_options`` and ``rate_limit`` too. Every server it made is stopped at the end of the
     session (or earlier: use the result in a ``with`` block). Unlike
     ``logscale_server`` it is not reset between tests.
     """
@@ -167,8 +178,9 @@ def logscale_server(
     The handle is a :class:`~pytest_logscale.FakeLogScale`: ``url``,
     ``graphql_url``, ``token`` (the owner's session), ``owner()``/``admin()``/
     ``member()``, ``login(user)``, ``api_token(user)``, ``execute(query, ...)``,
-    ``clock``, ``journal`` and the seeded ``organizations``, ``users`` and
-    ``sessions``. When the test fails, its journal is added to the report.
+    ``clock``, ``journal``, ``faults`` and ``rate_limit`` (docs/faults.md) and the
+    seeded ``organizations``, ``users`` and ``sessions``. When the test fails, its
+    journal is added to the report.
     """
     fake = _logscale_shared_server
     fake.reseed(_marked_options(request.node, request.config.stash[_defaults_key]))
