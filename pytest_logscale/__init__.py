@@ -15,7 +15,9 @@ from .errors import (
     Unauthenticated,
 )
 from .fake import FakeLogScale
+from .faults import Fault, FaultKind, FaultPlan, FaultRule
 from .journal import Exchange, Journal
+from .ratelimit import RateLimit
 from .records import (
     Ending,
     Level,
@@ -41,6 +43,10 @@ __all__ = [
     "Ending",
     "Exchange",
     "FakeLogScale",
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "FaultRule",
     "InvalidArgument",
     "Journal",
     "Level",
@@ -50,6 +56,7 @@ __all__ = [
     "Order",
     "Organization",
     "PermissionDenied",
+    "RateLimit",
     "RevocationType",
     "Role",
     "SeedOptions",

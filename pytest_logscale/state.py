@@ -19,6 +19,7 @@ from typing import Any
 
 from . import ordering
 from .dataset import Dataset
+from .faults import FaultPlan, FaultRule
 from .records import Ending, Session, SessionSettings
 from .seeding import SeedOptions
 from .store import Changes, Store
@@ -40,6 +41,7 @@ _KEYS = (
     "newSessions",
     "apiTokens",
     "serial",
+    "faults",
 )
 _SEEDING = ("seed", "organizations", "users", "sessions")
 _SETTINGS = {
@@ -90,8 +92,8 @@ def _json_value(value: object) -> object:
     return value
 
 
-def dump(options: SeedOptions, store: Store) -> dict[str, Any]:
-    """The state of a store seeded with ``options``, as a JSON-ready dict."""
+def dump(options: SeedOptions, store: Store, faults: FaultPlan | None = None) -> dict[str, Any]:
+    """The state of a store seeded with ``options`` (and faults waiting), as a JSON-ready dict."""
     changes = store.export_changes()
     seeded = store.dataset.sessions
     changed: list[dict[str, Any]] = []
@@ -115,7 +117,7 @@ def dump(options: SeedOptions, store: Store) -> dict[str, Any]:
             if value != getattr(before, field):
                 entry[name] = _json_value(value)
         changed.append(entry)
-    return {
+    data = {
         "format": FORMAT,
         "version": VERSION,
         "seeding": {name: getattr(options, name) for name in _SEEDING},
@@ -129,6 +131,9 @@ def dump(options: SeedOptions, store: Store) -> dict[str, Any]:
         "apiTokens": [{"token": t, "userId": u} for t, u in changes.api_tokens.items()],
         "serial": changes.serial,
     }
+    if faults is not None and len(faults):  # new keys only when used: older releases still read
+        data["faults"] = faults.to_json()
+    return data
 
 
 def write(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
@@ -177,12 +182,14 @@ def read(path: str | os.PathLike[str]) -> object:
         raise StateError(f"{name}: {error}") from None
 
 
-def load(source: Source, store: Store, dataset_for: DatasetFor) -> SeedOptions:
-    """Put a store in the state read from a path or an already parsed mapping.
+def load(
+    source: Source, store: Store, dataset_for: DatasetFor, faults: FaultPlan | None = None
+) -> SeedOptions:
+    """Put a store (and a fault plan, if given) in the state read from a path or a mapping.
 
     ``dataset_for`` gives the seeded data for the state's seeding options;
     the result is those options. Raises :class:`StateError`, leaving the store
-    as it was, when anything in the state is wrong.
+    and the faults as they were, when anything in the state is wrong.
     """
     data: object
     if isinstance(source, Mapping):
@@ -193,10 +200,22 @@ def load(source: Source, store: Store, dataset_for: DatasetFor) -> SeedOptions:
         name, data = f"state file {str(source)!r}", read(source)
     try:
         options, dataset, changes = _parse(data, dataset_for)
+        rules = _faults(data, faults)
         store.import_changes(dataset, changes)
     except (_Invalid, ValueError) as error:
         raise StateError(f"{name}: {error}") from None
+    if faults is not None:
+        faults.seed = options.seed
+        faults.replace(rules)
     return options
+
+
+def _faults(document: object, faults: FaultPlan | None) -> list[FaultRule]:
+    if not isinstance(document, Mapping) or "faults" not in document:
+        return []
+    if faults is None:
+        raise _Invalid("faults", "this fake takes no faults")
+    return faults.from_json(document["faults"])
 
 
 def _parse(data: object, dataset_for: DatasetFor) -> tuple[SeedOptions, Dataset, Changes]:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_logscale import Clock, FakeLogScale, SeedOptions, StateError
+from pytest_logscale import Clock, FakeLogScale, Fault, SeedOptions, StateError
 from pytest_logscale.state import format_instant
 
 EVERYTHING = """{
@@ -203,12 +203,14 @@ def test_the_documented_python_examples_pass(pytester: pytest.Pytester) -> None:
 
 
 def test_the_documented_top_level_keys_are_what_a_dump_writes_in_order(
-    scenario: dict[str, Any],
+    scenario: dict[str, Any], logscale_server: FakeLogScale
 ) -> None:
     text = DOC.read_text(encoding="utf-8")
     table = text.split("### Top-level keys", 1)[1].split("###", 1)[0]
     documented = re.findall(r"^\| `(\w+)` \|", table, flags=re.MULTILINE)
-    assert documented == list(scenario)
+    assert "faults" not in scenario  # written only when faults are waiting
+    logscale_server.faults.add(Fault.status(503))
+    assert documented == list(logscale_server.dump_state())
 
 
 # -- files ----------------------------------------------------------------------------
@@ -318,7 +320,7 @@ BAD_STATES: list[tuple[str, Change, str]] = [
     ),
     ("version as text", _set("version", "1"), 'version: version "1" is not supported'),
     ("version as bool", _set("version", True), "version: version true is not supported"),
-    ("unknown key", _set("faults", []), "unknown key 'faults' (known: format, version, seeding"),
+    ("unknown key", _set("fault", []), "unknown key 'fault' (known: format, version, seeding"),
     ("seeding not object", _set("seeding", 5), "seeding: must be a JSON object, not 5"),
     ("unknown seeding key", _set("seeding.colour", 1), "seeding: unknown key 'colour'"),
     ("bad seeding value", _set("seeding.users", 1), "seeding: users must be between 3 and"),

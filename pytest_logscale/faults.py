@@ -1,0 +1,519 @@
+"""Fault injection: make chosen requests fail the way a real service sometimes does.
+
+A :class:`Fault` says *what* goes wrong (an HTTP error status, a GraphQL
+error, a 429, a delay, a dropped connection, a truncated body); a
+:class:`FaultRule` says *which* requests it hits (every one, those of an
+operation name or calling a root field, at most ``times`` of them). A
+:class:`FaultPlan` holds the rules in the order they were added: the first
+rule that matches a request, and has uses left, fires, and only that one.
+
+Faults hit GraphQL requests the fake would otherwise execute: a request
+refused anyway (401, 400, 413, or 429 from the rate limit) is answered as
+usual and uses up no fault. This module decides; the app applies.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from http import HTTPStatus
+from typing import Any
+
+from graphql import GraphQLError, GraphQLResolveInfo
+
+__all__ = [
+    "Fault",
+    "FaultKind",
+    "FaultPlan",
+    "FaultRule",
+    "Fired",
+    "cut_answer",
+    "failing_root_field",
+]
+
+#: The longest delay a fault may ask for, in seconds: long enough for any client timeout.
+MAX_DELAY = 300.0
+#: The largest Retry-After a fault may send, in seconds (a day).
+MAX_RETRY_AFTER = 86_400
+
+
+class FaultKind(Enum):
+    """What goes wrong; the value is the fault's name in a state file."""
+
+    STATUS = "status"
+    GRAPHQL_ERROR = "graphqlError"
+    RATE_LIMITED = "rateLimited"
+    DELAY = "delay"
+    DROPPED_CONNECTION = "droppedConnection"
+    TRUNCATED_BODY = "truncatedBody"
+
+
+def _whole(value: object, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{what} must be a whole number from {low} to {high}, not {value!r}")
+    return value
+
+
+def _seconds(value: object, what: str) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not 0 <= value <= MAX_DELAY
+    ):
+        raise ValueError(
+            f"{what} must be a number of seconds from 0 to {MAX_DELAY:g}, not {value!r}"
+        )
+    return float(value)
+
+
+def _name(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, not {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One way for a request to go wrong. Make one with a class method:
+
+    - ``Fault.status(503)``: that HTTP status and a JSON error body
+      ``{"errors": [{"message": ...}]}``, instead of running the request;
+      ``Fault.status(502, html="...")`` sends an HTML page instead, as a proxy would.
+    - ``Fault.graphql_error("...")``: HTTP 200, the GraphQL error at a root
+      field (``errors[].path``), the other root fields answered.
+    - ``Fault.rate_limited(retry_after=30)``: HTTP 429 with ``Retry-After``.
+    - ``Fault.delay(0.5)`` or ``Fault.delay(0.1, up_to=2.0)``: a real wait
+      (fixed, or drawn uniformly from a seeded generator) before the request
+      runs and is answered normally.
+    - ``Fault.dropped_connection()``: the connection is closed with no answer;
+      the request is not run.
+    - ``Fault.truncated_body()``: the request runs, the answer's headers
+      promise the whole body, and the connection closes part-way through it.
+
+    Bad values raise ValueError when the fault is made.
+    """
+
+    kind: FaultKind
+    code: int = 200
+    message: str | None = None
+    retry_after: int | None = None
+    seconds: float = 0.0
+    up_to: float | None = None
+    keep_bytes: int | None = None
+    html: str | None = None
+
+    def __post_init__(self) -> None:
+        kind = self.kind
+        if not isinstance(kind, FaultKind):
+            raise ValueError(f"a fault's kind must be a FaultKind, not {kind!r}")
+        if self.message is not None:
+            _name(self.message, "a fault's message")
+        if self.html is not None and not isinstance(self.html, str):
+            raise ValueError(f"an HTML body must be a string, not {self.html!r}")
+        if kind is FaultKind.STATUS:
+            _check_status(self.code)
+        elif kind is FaultKind.RATE_LIMITED and self.retry_after is not None:
+            _whole(self.retry_after, "Retry-After", 0, MAX_RETRY_AFTER)
+        elif kind is FaultKind.DELAY:
+            _seconds(self.seconds, "a delay")
+            if self.up_to is not None and _seconds(self.up_to, "a delay's up_to") < self.seconds:
+                raise ValueError(
+                    f"a delay's up_to ({self.up_to:g} s) must not be below its "
+                    f"seconds ({self.seconds:g} s)"
+                )
+        elif kind is FaultKind.TRUNCATED_BODY and self.keep_bytes is not None:
+            _whole(self.keep_bytes, "keep_bytes of a truncated body", 0, 2**31)
+
+    # -- making one -------------------------------------------------------------------------
+
+    @classmethod
+    def status(cls, code: int, message: str | None = None, *, html: str | None = None) -> Fault:
+        """Answer with HTTP ``code`` (400-599 but 429) and a JSON error body with ``message``.
+
+        With ``html``, the body is that text as ``text/html`` instead, like the
+        error page of a proxy or load balancer in front of LogScale.
+        """
+        return cls(FaultKind.STATUS, code=code, message=message, html=html)
+
+    @classmethod
+    def graphql_error(cls, message: str | None = None) -> Fault:
+        """Fail one root field with a GraphQL error (HTTP 200), answering the others.
+
+        The error lands on the rule's ``root_field``, else on the operation's
+        first root field; that field's resolver does not run (a mutation
+        changes nothing). As GraphQL requires, an error on a non-null root
+        field (all but ``user``) makes the whole ``data`` null.
+        """
+        return cls(FaultKind.GRAPHQL_ERROR, message=message)
+
+    @classmethod
+    def rate_limited(cls, retry_after: int | None = 1, message: str | None = None) -> Fault:
+        """Answer 429 with ``Retry-After: retry_after`` (seconds; None sends no header)."""
+        return cls(FaultKind.RATE_LIMITED, retry_after=retry_after, message=message)
+
+    @classmethod
+    def delay(cls, seconds: float, up_to: float | None = None) -> Fault:
+        """Wait ``seconds`` (or a seeded uniform draw up to ``up_to``), then answer normally."""
+        return cls(FaultKind.DELAY, seconds=seconds, up_to=up_to)
+
+    @classmethod
+    def dropped_connection(cls) -> Fault:
+        """Close the connection without an answer; the request is not run."""
+        return cls(FaultKind.DROPPED_CONNECTION)
+
+    @classmethod
+    def truncated_body(cls, keep_bytes: int | None = None) -> Fault:
+        """Run the request, then send only ``keep_bytes`` of the body (default: half) and close.
+
+        The ``Content-Length`` header still gives the whole body's length, and
+        at least one byte is always missing.
+        """
+        return cls(FaultKind.TRUNCATED_BODY, keep_bytes=keep_bytes)
+
+    # -- reading one ------------------------------------------------------------------------
+
+    def describe(self) -> str:
+        """A short label, as the journal shows it: ``status 503``, ``delay 0.5 s``..."""
+        kind = self.kind
+        if kind is FaultKind.STATUS:
+            return f"status {self.code}"
+        if kind is FaultKind.RATE_LIMITED:
+            after = (
+                "no Retry-After" if self.retry_after is None else f"Retry-After {self.retry_after}"
+            )
+            return f"rate limited ({after})"
+        if kind is FaultKind.DELAY:
+            upper = "" if self.up_to is None else f" to {self.up_to:g}"
+            return f"delay {self.seconds:g}{upper} s"
+        if kind is FaultKind.TRUNCATED_BODY and self.keep_bytes is not None:
+            return f"truncated body ({self.keep_bytes} bytes kept)"
+        return kind.name.lower().replace("_", " ")
+
+    @property
+    def http_status(self) -> int:
+        """The status a status or 429 fault answers with."""
+        return 429 if self.kind is FaultKind.RATE_LIMITED else self.code
+
+    def error_body(self) -> tuple[dict[str, Any] | bytes, str]:
+        """The body of a status or 429 fault, and its content type.
+
+        LogScale's JSON error shape, or the HTML page of a status fault given one.
+        """
+        if self.html is not None:
+            return self.html.encode(), "text/html; charset=utf-8"
+        message = self.message or _default_message(self.http_status)
+        return {"errors": [{"message": message}]}, "application/json"
+
+    def kept(self, length: int) -> int:
+        """How many bytes of a ``length``-byte body a truncated body sends."""
+        wanted = length // 2 if self.keep_bytes is None else self.keep_bytes
+        return max(0, min(wanted, length - 1))
+
+    def to_json(self) -> dict[str, Any]:
+        """The fault as a state file writes it (see docs/state-file.md)."""
+        data: dict[str, Any] = {"fault": self.kind.value}
+        for key, attribute in _JSON_KEYS[self.kind].items():
+            value = getattr(self, attribute)
+            if value is not None or key == "retryAfter":  # null there means: no header
+                data[key] = value
+        return data
+
+
+def _check_status(code: object) -> None:
+    if isinstance(code, bool) or not isinstance(code, int):
+        raise ValueError(f"an HTTP status must be a whole number, not {code!r}")
+    if code == 429:
+        raise ValueError("for 429 use Fault.rate_limited(retry_after=...), which sends Retry-After")
+    if not 400 <= code <= 599:
+        raise ValueError(f"HTTP status {code} is not an error; a status fault takes 400-599")
+    try:
+        HTTPStatus(code)
+    except ValueError:
+        raise ValueError(f"HTTP status {code} is not a known status") from None
+
+
+def _default_message(code: int) -> str:
+    phrase = HTTPStatus(code).phrase
+    return f"{phrase} (a fault injected by pytest-logscale)"
+
+
+#: The JSON keys each fault takes in a state file, beside "fault" and the rule's keys.
+_JSON_KEYS: dict[FaultKind, dict[str, str]] = {
+    FaultKind.STATUS: {"status": "code", "message": "message", "html": "html"},
+    FaultKind.GRAPHQL_ERROR: {"message": "message"},
+    FaultKind.RATE_LIMITED: {"retryAfter": "retry_after", "message": "message"},
+    FaultKind.DELAY: {"seconds": "seconds", "upTo": "up_to"},
+    FaultKind.DROPPED_CONNECTION: {},
+    FaultKind.TRUNCATED_BODY: {"keepBytes": "keep_bytes"},
+}
+_RULE_KEYS = {"times": "times", "operationName": "operation_name", "rootField": "root_field"}
+_REQUIRED = {FaultKind.STATUS: "status", FaultKind.DELAY: "seconds"}
+_INTROSPECTION = frozenset({"__schema", "__type"})  # root fields that no schema type lists
+
+
+@dataclass(eq=False)
+class FaultRule:
+    """A fault and the requests it hits; returned by :meth:`FaultPlan.add`.
+
+    ``fired`` counts the requests it hit; ``remaining`` is the uses left
+    (None: no limit).
+    """
+
+    fault: Fault
+    times: int | None = None
+    operation_name: str | None = None
+    root_field: str | None = None
+    fired: int = 0
+    _random: random.Random = field(default_factory=random.Random, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.fault, Fault):
+            raise TypeError(f"a fault is made with Fault.status(...) etc., not {self.fault!r}")
+        if self.times is not None:
+            _whole(self.times, "times", 1, 2**31)
+        if self.operation_name is not None:
+            _name(self.operation_name, "operation_name")
+
+    @property
+    def remaining(self) -> int | None:
+        """Uses left, or None when the rule has no ``times``."""
+        return None if self.times is None else self.times - self.fired
+
+    def matches(self, operation_name: str | None, root_fields: tuple[str, ...]) -> bool:
+        """Whether a request with this operation name and these root fields is hit."""
+        if self.operation_name is not None and operation_name != self.operation_name:
+            return False
+        return self.root_field is None or self.root_field in root_fields
+
+    def to_json(self) -> dict[str, Any]:
+        """The rule as a state file writes it: the fault's keys, then uses left and matchers."""
+        data = self.fault.to_json()
+        for name, attribute in _RULE_KEYS.items():
+            value = self.remaining if name == "times" else getattr(self, attribute)
+            if value is not None:
+                data[name] = value
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """A rule that hit a request: the fault, where a GraphQL error goes, the delay drawn."""
+
+    fault: Fault
+    root_field: str | None = None
+    seconds: float = 0.0
+    generation: int = 0
+
+    @property
+    def cuts(self) -> bool:
+        """Whether the connection closes before the whole answer is sent."""
+        return self.fault.kind in (FaultKind.DROPPED_CONNECTION, FaultKind.TRUNCATED_BODY)
+
+    def kept(self, length: int) -> int:
+        """How many bytes of a ``length``-byte answer body are sent."""
+        return self.fault.kept(length) if self.fault.kind is FaultKind.TRUNCATED_BODY else 0
+
+    def describe(self) -> str:
+        """The label recorded in the journal's ``Exchange.fault``."""
+        if self.fault.kind is FaultKind.GRAPHQL_ERROR:
+            return f"GraphQL error at {self.root_field}"
+        if self.fault.kind is FaultKind.DELAY and self.fault.up_to is not None:
+            return f"delay {self.seconds:.3f} s"
+        return self.fault.describe()
+
+
+class FaultPlan:
+    """The faults waiting for requests, in the order they were added; thread-safe.
+
+    On the fixture's handle as ``logscale_server.faults``::
+
+        rule = logscale_server.faults.add(Fault.status(503), times=2, root_field="sessions")
+
+    ``reset()`` of the fake (before every test) clears it.
+    """
+
+    def __init__(self, root_fields: Iterable[str] = (), *, seed: int = 0) -> None:
+        self.root_fields = frozenset(root_fields) | _INTROSPECTION
+        self.seed = seed
+        self._rules: list[FaultRule] = []
+        self._added = 0
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._generation = 0  # moves on at each interrupt: a delay taken before it never waits
+        self._sleepers = 0
+
+    # -- arranging --------------------------------------------------------------------------
+
+    def add(
+        self,
+        fault: Fault,
+        *,
+        times: int | None = None,
+        operation_name: str | None = None,
+        root_field: str | None = None,
+    ) -> FaultRule:
+        """Hit requests with ``fault``; returns the rule, whose ``fired`` counts the hits.
+
+        Without ``operation_name`` or ``root_field`` every request matches;
+        with both, a request must match both. ``times`` caps the hits (the
+        next ``times`` matching requests); without it the rule lasts until
+        cleared. Raises ValueError for a bad ``times``, an empty operation
+        name or a root field the schema does not have.
+        """
+        rule = self._checked(FaultRule(fault, times, operation_name, root_field))
+        with self._lock:
+            self._adopt(rule)
+            self._rules.append(rule)
+        return rule
+
+    def _checked(self, rule: FaultRule) -> FaultRule:
+        """The rule, if this schema has its root field."""
+        if rule.root_field is not None and rule.root_field not in self.root_fields:
+            known = ", ".join(sorted(self.root_fields))
+            raise ValueError(f"the schema has no root field {rule.root_field!r} (known: {known})")
+        return rule
+
+    def replace(self, rules: Iterable[FaultRule]) -> None:
+        """Drop every rule and take these instead (loading a state does this)."""
+        with self._lock:
+            self._rules.clear()
+            self._added = 0
+            for rule in rules:
+                self._adopt(rule)
+                self._rules.append(rule)
+
+    def _adopt(self, rule: FaultRule) -> None:
+        # one generator per rule, from the fake's seed and the rule's place: same test, same draws
+        rule._random.seed(f"{self.seed}/{self._added}")
+        self._added += 1
+
+    def clear(self) -> None:
+        """Drop every rule, and cut short the delays of requests still waiting."""
+        with self._lock:
+            self._rules.clear()
+            self._added = 0
+        self.interrupt()
+
+    def interrupt(self) -> None:
+        """Cut short the delays now running (their requests are dropped, unrecorded)."""
+        with self._lock:
+            self._generation += 1
+            if not self._sleepers:
+                return
+            wake, self._wake = self._wake, threading.Event()
+        wake.set()
+
+    # -- reading ----------------------------------------------------------------------------
+
+    @property
+    def rules(self) -> list[FaultRule]:
+        """The rules with uses left, in the order they are checked."""
+        with self._lock:
+            return list(self._rules)
+
+    def __iter__(self) -> Iterator[FaultRule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The rules with uses left, as a state file writes them."""
+        return [rule.to_json() for rule in self.rules]
+
+    def from_json(self, entries: object) -> list[FaultRule]:
+        """Rules from a state file's ``faults`` array; ValueError says which entry and why."""
+        if not isinstance(entries, list):
+            raise ValueError(f"faults: must be a JSON array, not {entries!r:.60}")
+        rules = []
+        for index, entry in enumerate(entries):
+            try:
+                rules.append(self._rule_from_json(entry))
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"faults[{index}]: {error}") from None
+        return rules
+
+    def _rule_from_json(self, entry: object) -> FaultRule:
+        if not isinstance(entry, Mapping):
+            raise ValueError(f"must be a JSON object, not {entry!r:.60}")
+        name = entry.get("fault")
+        kind = next((k for k in FaultKind if k.value == name), None)
+        if kind is None:
+            known = ", ".join(k.value for k in FaultKind)
+            given = "missing" if "fault" not in entry else f"{name!r}"
+            raise ValueError(f"'fault' must be one of {known}; it is {given}")
+        keys = _JSON_KEYS[kind]
+        for key in entry:
+            if key != "fault" and key not in keys and key not in _RULE_KEYS:
+                allowed = ", ".join(["fault", *keys, *_RULE_KEYS])
+                raise ValueError(f"unknown key {key!r} for a {name} fault (known: {allowed})")
+        required = _REQUIRED.get(kind)
+        if required is not None and required not in entry:
+            raise ValueError(f"a {name} fault needs {required!r}")
+        arguments = {attribute: entry[key] for key, attribute in keys.items() if key in entry}
+        if kind is FaultKind.RATE_LIMITED:
+            arguments.setdefault("retry_after", 1)  # as Fault.rate_limited()
+        matchers = {attribute: entry[key] for key, attribute in _RULE_KEYS.items() if key in entry}
+        return self._checked(FaultRule(Fault(kind, **arguments), **matchers))
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def take(self, operation_name: str | None, root_fields: tuple[str, ...]) -> Fired | None:
+        """The fault for a request about to run, if any rule hits it (that rule's use counts)."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(operation_name, root_fields):
+                    rule.fired += 1
+                    if rule.remaining == 0:  # used up: gone from the plan
+                        self._rules.remove(rule)  # safe: the loop ends here
+                    fault = rule.fault
+                    seconds = fault.seconds
+                    if fault.up_to is not None:
+                        seconds = rule._random.uniform(fault.seconds, fault.up_to)
+                    target = rule.root_field or (root_fields[0] if root_fields else None)
+                    return Fired(fault, target, seconds, self._generation)
+        return None
+
+    def sleep(self, fired: Fired) -> bool:
+        """Wait a delay out; False when :meth:`clear` or :meth:`interrupt` came since it was taken.
+
+        Without a wait when one came before the request even began to wait.
+        """
+        with self._lock:
+            if fired.generation != self._generation:
+                return False
+            wake = self._wake
+            self._sleepers += 1
+        try:
+            return not wake.wait(fired.seconds)
+        finally:
+            with self._lock:
+                self._sleepers -= 1
+
+
+def failing_root_field(root_field: str, message: str | None) -> Callable[..., Any]:
+    """A graphql-core middleware raising a GraphQL error at ``root_field`` instead of resolving."""
+    text = (
+        message or "Internal error while resolving this field (a fault injected by pytest-logscale)"
+    )
+
+    def middleware(
+        resolve: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], **args: Any
+    ) -> Any:
+        if info.path.prev is None and info.field_name == root_field:
+            raise GraphQLError(text)
+        return resolve(root, info, **args)
+
+    return middleware
+
+
+def cut_answer(payload: bytes, kept: int) -> Iterator[bytes]:
+    """A WSGI body that sends ``kept`` bytes, then aborts the connection (the server closes it)."""
+    if kept:
+        yield payload[:kept]
+    raise ConnectionAbortedError("an injected fault cut the answer short")
