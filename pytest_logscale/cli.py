@@ -10,7 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from .app import AppOptions
 from .fake import FakeLogScale
+from .ratelimit import RateLimit
 from .records import User
 from .seeding import SeedOptions
 from .server import ServerError
@@ -18,6 +20,13 @@ from .state import StateError
 from .version import __version__
 
 __all__ = ["main"]
+
+
+def _rate_limit(text: str) -> RateLimit:
+    try:
+        return RateLimit.parse(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _port(text: str) -> int:
@@ -79,7 +88,63 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="after the LOGSCALE_* lines, print a table of users, roles and their tokens",
     )
+    serve.add_argument(
+        "--rate-limit",
+        metavar="N/WINDOW",
+        type=_rate_limit,
+        help="answer 429 with Retry-After once a token made N requests within WINDOW of the "
+        "fake's clock, e.g. 100/60s, 5/1m, 3/500ms (default: no limit; see docs/faults.md)",
+    )
+    _add_limits(serve.add_argument_group("limits (see docs/faults.md, Hardening)"))
     return parser
+
+
+_LIMITS_HELP = {
+    "max_body_bytes": "larger request bodies get HTTP 413",
+    "max_depth": "deepest nesting of fields a query may have",
+    "max_aliases": "most aliases a query may use",
+    "max_tokens": "most lexical tokens a query may have",
+    "max_limit": "sessions(limit:) above this is served as this",
+}
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _add_limits(group: argparse._ArgumentGroup) -> None:
+    defaults = AppOptions()
+    for name, help_text in _LIMITS_HELP.items():
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_positive,
+            metavar="N",
+            default=getattr(defaults, name),
+            help=f"{help_text} (default: %(default)s)",
+        )
+    group.add_argument(
+        "--no-introspection",
+        dest="introspection",
+        action="store_false",
+        help="refuse schema introspection queries",
+    )
+    group.add_argument(
+        "--no-explorer",
+        dest="explorer",
+        action="store_false",
+        help="answer GET /graphql with 405 instead of the GraphiQL explorer",
+    )
+
+
+def _app_options(args: argparse.Namespace) -> AppOptions:
+    chosen = {name: getattr(args, name) for name in (*_LIMITS_HELP, "introspection", "explorer")}
+    return AppOptions(**chosen)
 
 
 _SEEDING_HELP = {
@@ -113,7 +178,14 @@ def _fake(args: argparse.Namespace) -> FakeLogScale:
             )
     given = {name: getattr(args, name) for name in _SEEDING_HELP}
     options = SeedOptions(**{name: value for name, value in given.items() if value is not None})
-    fake = FakeLogScale(options, host=args.host, port=args.port, wall_clock=args.wall_clock)
+    fake = FakeLogScale(
+        options,
+        host=args.host,
+        port=args.port,
+        wall_clock=args.wall_clock,
+        app_options=_app_options(args),
+        rate_limit=args.rate_limit,
+    )
     if args.state is not None:
         fake.load_state(args.state)
     return fake
@@ -178,7 +250,10 @@ def _serve(args: argparse.Namespace) -> int:
         if args.print_users:
             lines += ["", *_users_table(fake)]
         print("\n".join(lines), flush=True)
-        stopped.wait()
+        # The kernel may hand SIGTERM to a server thread; the handler then runs only once the
+        # main thread is back in Python, so never block here for long (an untimed wait hangs).
+        while not stopped.wait(0.05):
+            pass
     finally:
         fake.stop()
         for sig, handler in previous.items():

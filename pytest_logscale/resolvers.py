@@ -38,10 +38,11 @@ _R = TypeVar("_R")
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What every resolver of one request sees: the store and who is asking."""
+    """What every resolver of one request sees: the store, who is asking, and the cap on limit."""
 
     store: Store
     caller: Caller
+    max_limit: int | None = None
 
 
 def _context(info: Info) -> Context:
@@ -122,11 +123,16 @@ def _sessions(
         sort_by=SortBy(sortBy) if sortBy is not None else SortBy.LAST_ACTIVITY_TIME,
         order=Order(orderBy) if orderBy is not None else Order.DESC,
         skip=skip if skip is not None else 0,
-        limit=limit if limit is not None else DEFAULT_LIMIT,
+        limit=_capped(limit if limit is not None else DEFAULT_LIMIT, context.max_limit),
         only_active=onlyActiveSessions if onlyActiveSessions is not None else True,
     )
     page = context.store.query_sessions(context.caller, request)
     return {"totalResults": page.total, "results": page.sessions}
+
+
+def _capped(limit: int, cap: int | None) -> int:
+    """A limit above the cap is served as the cap (a negative one stays, for its error)."""
+    return limit if cap is None else min(limit, cap)
 
 
 @query.field("currentUser")
