@@ -1,8 +1,9 @@
 """The WSGI application: LogScale's HTTP habits around the GraphQL schema.
 
 Order of checks on ``POST /graphql``: body size (413), then the token (401),
-then the body (400), then the document (400), then execution (200, with
-resolver errors inside). Nothing a client sends can make it answer 500.
+then the body (400), then the document (400), then the rate limit (429), then
+injected faults (docs/faults.md), then execution (200, with resolver errors
+inside). Nothing a client sends can make it answer 500.
 """
 
 from __future__ import annotations
@@ -10,19 +11,24 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any
 
 from ariadne import format_error, graphql_sync
 from ariadne.explorer import ExplorerGraphiQL
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from .documents import DocumentCache, Operation
 from .errors import LogScaleError, Unauthenticated
 from .executor import FastPath
+from .faults import Fault, FaultKind, FaultPlan, Fired, cut_answer, failing_root_field
 from .journal import Exchange, Journal
+from .limits import QueryLimits
+from .ratelimit import RateLimiter
 from .resolvers import Context, build_schema
+from .responses import ResponseCache, encode
 from .store import Caller, Store
 from .version import __version__
 
@@ -51,11 +57,30 @@ class AppOptions:
 
     ``max_body_bytes``: larger bodies get 413. ``introspection`` and
     ``explorer``: switch schema introspection and the ``GET /graphql`` explorer.
+    ``max_depth``, ``max_aliases`` and ``max_tokens``: a document nesting fields
+    deeper, using more aliases (fragments counted where spread) or made of more
+    lexical tokens gets HTTP 400 with a GraphQL error saying which limit.
+    ``max_limit``: ``sessions(limit:)`` above it is served as if it were it.
+    ``cache_responses``: answer a query asked again in an unchanged state with
+    the bytes sent the first time (see responses.py); False runs every query.
     """
 
     max_body_bytes: int = 1 << 20
     introspection: bool = True
     explorer: bool = True
+    max_depth: int = 20
+    max_aliases: int = 50
+    max_tokens: int = 10_000
+    max_limit: int = 10_000
+    cache_responses: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_bytes", "max_depth", "max_aliases", "max_tokens", "max_limit"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"AppOptions.{name} must be a whole number of at least 1, not {value!r}"
+                )
 
 
 class _Reject(Exception):
@@ -77,6 +102,11 @@ class _Trace:
     operation: Operation | None = None
     query: str | None = None
     variables: Mapping[str, Any] | None = None
+    fired: Fired | None = None  # an injected fault shaping the answer
+    fault: str | None = None  # the fault as the journal names it (the rate limit's too)
+    headers: list[tuple[str, str]] = field(default_factory=list)  # more answer headers
+    recorded: bool = True
+    token: str = ""  # for the rate limit
 
 
 def _no_validation(*_args: Any, **_kwargs: Any) -> list[GraphQLError]:
@@ -94,9 +124,16 @@ class LogScaleApp:
         self.options = options or AppOptions()
         self.schema = build_schema()
         rules = () if self.options.introspection else (NoSchemaIntrospectionCustomRule,)
-        self.documents = DocumentCache(self.schema, rules=rules)
+        limits = QueryLimits(
+            self.options.max_depth, self.options.max_aliases, self.options.max_tokens
+        )
+        self.documents = DocumentCache(self.schema, rules=rules, limits=limits)
         self.fast_path = FastPath(self.schema)
+        self.responses = ResponseCache(store, size=64 if self.options.cache_responses else 0)
         self._explorer = ExplorerGraphiQL(title="pytest-logscale").html(None).encode()
+        roots = (self.schema.query_type, self.schema.mutation_type)
+        self.faults = FaultPlan(name for root in roots if root for name in root.fields)
+        self.rate_limiter = RateLimiter(store.clock)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -110,12 +147,15 @@ class LogScaleApp:
             log.exception("pytest-logscale failed on %s %s", method, path)
             status, body = 500, {"errors": [{"message": "Internal error in pytest-logscale."}]}
             content_type = "application/json"
-        payload = body if isinstance(body, bytes) else json.dumps(body).encode()
-        self._record(trace, status, body)
+        payload = body if isinstance(body, bytes) else encode(body)
+        if trace.recorded:
+            self._record(trace, status, body)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
         if status == 405:
             headers.append(("Allow", "GET, POST"))
-        start_response(f"{status} {_REASONS.get(status, '')}", headers)
+        start_response(f"{status} {_reason(status)}", headers + trace.headers)
+        if trace.fired is not None and trace.fired.cuts:  # the server closes the connection
+            return cut_answer(payload, trace.fired.kept(len(payload)))
         return [payload]
 
     def _record(self, trace: _Trace, status: int, body: Any) -> None:
@@ -130,11 +170,14 @@ class LogScaleApp:
                 operation_type=operation.type if operation else None,
                 operation_name=operation.name if operation else None,
                 root_fields=operation.root_fields if operation else (),
+                selections=operation.selections if operation else (),
+                definition=operation.definition if operation else None,
                 variables=trace.variables,
                 query=trace.query,
                 user_id=trace.caller.user.id if trace.caller else None,
                 session_id=trace.caller.session_id if trace.caller else None,
                 response=body if not isinstance(body, bytes) else None,
+                fault=trace.fault,
             )
         )
 
@@ -154,6 +197,7 @@ class LogScaleApp:
             raise _Reject(405, f"{method} is not allowed on /graphql; use POST.")
         raw = self._read_body(environ)
         trace.caller = self._authenticate(environ)
+        trace.token = environ.get("HTTP_AUTHORIZATION", "").strip().partition(" ")[2].strip()
         return self._graphql(raw, trace)
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
@@ -165,14 +209,17 @@ class LogScaleApp:
             raise _Reject(400, "The Content-Length header is not a number.") from None
         if declared > limit:
             raise _Reject(413, f"The request body is larger than the limit of {limit} bytes.")
-        if declared >= 0:
-            raw: bytes = stream.read(declared)
-        elif environ.get("wsgi.input_terminated"):
-            raw = stream.read(limit + 1)
-            if len(raw) > limit:
-                raise _Reject(413, f"The request body is larger than the limit of {limit} bytes.")
-        else:
-            raw = b""
+        try:
+            if declared >= 0:
+                raw: bytes = stream.read(declared)
+            elif environ.get("wsgi.input_terminated"):
+                raw = stream.read(limit + 1)
+            else:
+                raw = b""
+        except (OSError, ValueError) as error:  # a broken chunked encoding, mostly
+            raise _Reject(400, f"The request body could not be read: {error}.") from None
+        if len(raw) > limit:
+            raise _Reject(413, f"The request body is larger than the limit of {limit} bytes.")
         return raw
 
     def _authenticate(self, environ: dict[str, Any]) -> Caller:
@@ -205,24 +252,82 @@ class LogScaleApp:
             raise _Reject(400, f"The document has no operation named {name!r}.")
         trace.operation = operation
         assert trace.caller is not None
-        context = Context(self.store, trace.caller)
+        context = Context(self.store, trace.caller, max_limit=self.options.max_limit)
+        self._limit_rate(trace)
+        fired = self.faults.take(operation.name, operation.root_fields)
+        if fired is not None:
+            injected = self._inject(fired, trace)
+            if injected is not None:
+                return injected
+            if fired.root_field is not None and fired.fault.kind is FaultKind.GRAPHQL_ERROR:
+                failing = failing_root_field(fired.root_field, fired.fault.message)
+                return self._execute(data, prepared.document, context, failing)
+        key, kept = self.responses.lookup(query, name, variables, trace.caller)
+        if kept is not None:  # the same query in the same state: the same answer
+            return 200, kept, "application/json"
         fast = self.fast_path.run(prepared.document, name, variables, context)
         if fast is not None:  # a plain query that ran without an error: graphql-core's result
-            return 200, {"data": fast}, "application/json"
+            return 200, self.responses.keep(key, fast), "application/json"
+        return self._execute(data, prepared.document, context)
+
+    def _execute(
+        self,
+        data: dict[str, Any],
+        document: DocumentNode,
+        context: Context,
+        middleware: Callable[..., Any] | None = None,
+    ) -> tuple[int, Any, str]:
+        """Run a request through graphql-core (with a fault's middleware, if any)."""
         _ok, result = graphql_sync(
             self.schema,
             data,
             context_value=context,
-            query_document=prepared.document,
+            query_document=document,
             query_validator=_no_validation,
             logger=_quiet,
             error_formatter=_format_error,
+            middleware=None if middleware is None else [middleware],
         )
         errors = result.get("errors") or []
         if errors and result.get("data") is None and not any("path" in e for e in errors):
             # variables that do not fit their types: a request error, so no data (GraphQL spec)
             return 400, {"errors": errors}, "application/json"
         return 200, result, "application/json"
+
+    def _limit_rate(self, trace: _Trace) -> None:
+        """Answer 429 when the token is over the rate limit (docs/faults.md)."""
+        limit, retry_after = self.rate_limiter.limit, self.rate_limiter.admit(trace.token)
+        if limit is not None and retry_after is not None:
+            trace.fault = f"rate limit {limit}"
+            trace.headers.append(("Retry-After", str(retry_after)))
+            raise _Reject(
+                429,
+                f"Too many requests: a token may make {limit.describe()}. "
+                f"Retry after {retry_after} seconds.",
+            )
+
+    def _inject(self, fired: Fired, trace: _Trace) -> tuple[int, Any, str] | None:
+        """Apply a fault before the request runs: the answer it gives, or None to run it."""
+        fault = fired.fault
+        trace.fired, trace.fault = fired, fired.describe()
+        if fault.kind is FaultKind.DELAY and not self.faults.sleep(fired):
+            # cut short by reset() or stop(): never run into the next test's state
+            fault, trace.recorded = Fault.dropped_connection(), False
+            trace.fired = Fired(fault)
+        if fault.kind is FaultKind.DROPPED_CONNECTION:
+            return 0, b"", "text/plain"  # status 0: no answer at all
+        if fault.kind in (FaultKind.STATUS, FaultKind.RATE_LIMITED):
+            if fault.retry_after is not None:
+                trace.headers.append(("Retry-After", str(fault.retry_after)))
+            return fault.http_status, *fault.error_body()
+        return None
+
+
+def _reason(status: int) -> str:
+    try:
+        return _REASONS.get(status) or HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _parse_body(raw: bytes) -> dict[str, Any]:

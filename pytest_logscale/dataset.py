@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from . import ordering
 from .ids import token_digest
 from .records import Credential, Organization, Session, SortBy, User
 
-__all__ = ["Dataset", "search_text"]
+__all__ = ["Columns", "Dataset", "search_text"]
+
+_INFINITY = float("inf")
+
+
+def _instant(millis: int | None) -> float:
+    return _INFINITY if millis is None else millis
 
 
 def search_text(session: Session, user: User) -> str:
@@ -29,6 +37,59 @@ def search_text(session: Session, user: User) -> str:
         session.country,
     )
     return "\n".join(field for field in fields if field).casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """Seeded sessions in one order and, index for index, what the filters read of each.
+
+    The seeded data never changes, so a filter's answer for every session (a
+    list of booleans) depends only on its own inputs: the search text, or the
+    two instants the time limits give. The last few are kept, and a query in a
+    frozen clock pays for each filter once. Missing times are stored as
+    infinity, which no time limit excludes.
+    """
+
+    sessions: list[Session]
+    positions: dict[str, int]
+    texts: list[str]
+    not_ended: list[bool]
+    last_activity: list[float]
+    created: list[float]
+    _active: dict[tuple[int, int], list[bool]] = field(default_factory=dict)
+    _containing: dict[str, list[bool]] = field(default_factory=dict)
+
+    def active(self, idle_since: int, created_since: int) -> list[bool]:
+        """Which sessions are not ended, active at or after ``idle_since`` and made at or after
+        ``created_since``."""
+        key = (idle_since, created_since)
+        found = self._active.get(key)
+        if found is None:
+            found = [
+                not_ended and last >= idle_since and created >= created_since
+                for not_ended, last, created in zip(
+                    self.not_ended, self.last_activity, self.created, strict=True
+                )
+            ]
+            _keep(self._active, key, found, 4)
+        return found
+
+    def containing(self, needle: str) -> list[bool]:
+        """Which sessions' search texts contain ``needle`` (already folded)."""
+        found = self._containing.get(needle)
+        if found is None:
+            found = [needle in text for text in self.texts]
+            _keep(self._containing, needle, found, 16)
+        return found
+
+
+_K = TypeVar("_K")
+
+
+def _keep(kept: dict[_K, list[bool]], key: _K, value: list[bool], most: int) -> None:
+    if len(kept) >= most:
+        kept.clear()
+    kept[key] = value
 
 
 class Dataset:
@@ -90,6 +151,7 @@ class Dataset:
         self._lock = threading.Lock()
         self._orders: dict[tuple[str, SortBy, bool], list[Session]] = {}
         self._texts: dict[str, str] = {}
+        self._columns: dict[tuple[str, SortBy, bool], Columns] = {}
 
     def ordered(self, organization_id: str, sort_by: SortBy, descending: bool) -> list[Session]:
         """All sessions of an organization in this order (do not change the list)."""
@@ -100,6 +162,24 @@ class Dataset:
             found = ordering.order(self.org_sessions[organization_id], parts, descending)
             with self._lock:
                 found = self._orders.setdefault(key, found)
+        return found
+
+    def columns(self, organization_id: str, sort_by: SortBy, descending: bool) -> Columns:
+        """:meth:`ordered`, with what filters read laid out beside it (kept once built)."""
+        key = (organization_id, sort_by, descending)
+        found = self._columns.get(key)
+        if found is None:
+            ordered = self.ordered(organization_id, sort_by, descending)
+            found = Columns(
+                sessions=ordered,
+                positions={s.id: i for i, s in enumerate(ordered)},
+                texts=[self.text_of(s) for s in ordered],
+                not_ended=[s.ended is None for s in ordered],
+                last_activity=[_instant(s.last_activity_at) for s in ordered],
+                created=[_instant(s.created_at) for s in ordered],
+            )
+            with self._lock:
+                found = self._columns.setdefault(key, found)
         return found
 
     def text_of(self, session: Session) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from graphql import (
     DocumentNode,
@@ -27,16 +27,25 @@ from graphql import (
 )
 from graphql.validation import ASTValidationRule
 
+from .limits import QueryLimits, check_limits
+
 __all__ = ["DocumentCache", "Operation", "Prepared"]
 
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One operation of a document: ``query`` or ``mutation``, its name and root fields."""
+    """One operation of a document: ``query`` or ``mutation``, its name and root fields.
+
+    ``selections`` are the root field nodes in document order (fragments
+    expanded, aliases kept) and ``definition`` the operation's node: the journal
+    reads each call's arguments from them.
+    """
 
     type: str
     name: str | None
     root_fields: tuple[str, ...]
+    selections: tuple[FieldNode, ...] = field(default=(), compare=False, repr=False)
+    definition: OperationDefinitionNode | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,21 +63,34 @@ class Prepared:
         return next((op for op in self.operations if op.name == name), None)
 
 
-def _root_fields(
+def _root_selections(
     selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
-) -> list[str]:
-    names: list[str] = []
+) -> list[FieldNode]:
+    found: list[FieldNode] = []
     for selection in selections.selections:
         if isinstance(selection, FieldNode):
-            names.append(selection.name.value)
+            found.append(selection)
         elif isinstance(selection, InlineFragmentNode):
-            names += _root_fields(selection.selection_set, fragments, seen)
+            found += _root_selections(selection.selection_set, fragments, seen)
         elif isinstance(selection, FragmentSpreadNode):
             name = selection.name.value
             if name in fragments and name not in seen:
                 seen.add(name)
-                names += _root_fields(fragments[name].selection_set, fragments, seen)
-    return list(dict.fromkeys(names))
+                found += _root_selections(fragments[name].selection_set, fragments, seen)
+    return found
+
+
+def _operation(
+    d: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
+) -> Operation:
+    selections = tuple(_root_selections(d.selection_set, fragments, set()))
+    return Operation(
+        type=d.operation.value,
+        name=d.name.value if d.name else None,
+        root_fields=tuple(dict.fromkeys(s.name.value for s in selections)),
+        selections=selections,
+        definition=d,
+    )
 
 
 def _operations(document: DocumentNode) -> tuple[Operation, ...]:
@@ -76,18 +98,18 @@ def _operations(document: DocumentNode) -> tuple[Operation, ...]:
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     return tuple(
-        Operation(
-            type=d.operation.value,
-            name=d.name.value if d.name else None,
-            root_fields=tuple(_root_fields(d.selection_set, fragments, set())),
-        )
+        _operation(d, fragments)
         for d in document.definitions
         if isinstance(d, OperationDefinitionNode)
     )
 
 
 class DocumentCache:
-    """Parse and validate each query text once, keeping the most recent ``size`` of them."""
+    """Parse and validate each query text once, keeping the most recent ``size`` of them.
+
+    ``rules`` are validation rules beyond the specified ones; a document over
+    ``limits`` is refused before the schema's validation runs.
+    """
 
     def __init__(
         self,
@@ -95,9 +117,11 @@ class DocumentCache:
         *,
         size: int = 512,
         rules: Sequence[type[ASTValidationRule]] = (),
+        limits: QueryLimits | None = None,
     ) -> None:
         self._schema = schema
         self._size = size
+        self._limits = limits
         self._rules = (*specified_rules, *rules)
         self._entries: OrderedDict[str, Prepared] = OrderedDict()
         self._lock = threading.Lock()
@@ -118,9 +142,12 @@ class DocumentCache:
 
     def _prepare(self, query: str) -> Prepared:
         try:
-            document = parse(query)
+            document = parse(query, max_tokens=self._limits.max_tokens if self._limits else None)
         except GraphQLError as error:
             return Prepared(None, (error,), ())
+        errors = check_limits(document, self._limits) if self._limits else []
+        if errors:  # before validation, which costs more the larger the document
+            return Prepared(None, tuple(errors), ())
         errors = validate(self._schema, document, self._rules)
         if errors:
             return Prepared(None, tuple(errors), ())

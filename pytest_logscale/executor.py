@@ -80,7 +80,17 @@ def _attribute_of(field: GraphQLField, name: str) -> str | None:
 
 
 class _Field:
-    __slots__ = ("attribute", "complete", "definition", "key", "leaf", "node", "parent", "resolve")
+    __slots__ = (
+        "attribute",
+        "complete",
+        "definition",
+        "key",
+        "leaf",
+        "node",
+        "parent",
+        "resolve",
+        "takes_arguments",
+    )
 
     def __init__(
         self,
@@ -98,6 +108,7 @@ class _Field:
         self.attribute = _attribute_of(definition, node.name.value)
         self.resolve = definition.resolve
         self.leaf = is_leaf_type(get_named_type(definition.type))
+        self.takes_arguments = bool(definition.args or node.arguments)
 
     def value(self, source: Any, mapping: bool, run: _Run, path: Path | None) -> Any:
         attribute = self.attribute
@@ -113,7 +124,11 @@ class _Field:
             raise _Fallback  # a default resolver given arguments: a callable attribute
         executor = run.executor
         info = executor.build_resolve_info(self.definition, [self.node], self.parent, field_path)
-        arguments = get_argument_values(self.definition, self.node, executor.variable_values)
+        arguments = (
+            get_argument_values(self.definition, self.node, executor.variable_values)
+            if self.takes_arguments
+            else {}
+        )
         try:
             value = self.resolve(source, info, **arguments)
         except Exception:

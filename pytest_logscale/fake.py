@@ -20,7 +20,9 @@ from . import state
 from .app import AppOptions, LogScaleApp
 from .clock import Clock
 from .dataset import Dataset
+from .faults import FaultPlan
 from .journal import Journal
+from .ratelimit import RateLimit
 from .records import Organization, Role, Session, User
 from .seeding import SeedOptions, seed_dataset
 from .server import ThreadedServer
@@ -67,12 +69,15 @@ class FakeLogScale:
         port: int = 0,
         app_options: AppOptions | None = None,
         wall_clock: bool = False,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self.seed_options = seed_options or SeedOptions()
         dataset = cached_dataset(self.seed_options)
         self.store = Store(dataset, Clock(dataset.start_ms, wall=wall_clock))
         self.journal = Journal()
         self.app = LogScaleApp(self.store, journal=self.journal, options=app_options)
+        self.app.faults.seed = self.seed_options.seed
+        self.app.rate_limiter.limit = self._base_rate_limit = rate_limit
         self.server = ThreadedServer(self.app, host=host, port=port)
 
     # -- running ----------------------------------------------------------------------
@@ -84,6 +89,7 @@ class FakeLogScale:
 
     def stop(self) -> None:
         """Stop serving and release the port; the state stays readable."""
+        self.faults.interrupt()  # delayed requests would hold the stop up
         self.server.stop()
 
     def __enter__(self) -> FakeLogScale:
@@ -113,10 +119,33 @@ class FakeLogScale:
         """The fake's clock: ``now``, ``advance(...)``, ``set(...)``."""
         return self.store.clock
 
+    @property
+    def faults(self) -> FaultPlan:
+        """Faults to inject: ``faults.add(Fault.status(503), times=2)`` (docs/faults.md)."""
+        return self.app.faults
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """Requests per window allowed to each token, or None (off); settable (docs/faults.md).
+
+        Setting it, even to the same limit, forgets the requests counted so far.
+        """
+        return self.app.rate_limiter.limit
+
+    @rate_limit.setter
+    def rate_limit(self, limit: RateLimit | None) -> None:
+        self.app.rate_limiter.limit = limit
+
     # -- state --------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the freshly seeded state: changes, clock and journal, at any size in O(1)."""
+        """Back to the freshly seeded state: changes, clock and journal, at any size in O(1).
+
+        Faults are cleared too, and the rate limit is the one the fake was made with, with
+        nothing counted.
+        """
+        self.faults.clear()
+        self.rate_limit = self._base_rate_limit
         self.store.reset()
         self.journal.clear()
 
@@ -125,15 +154,17 @@ class FakeLogScale:
         if options != self.seed_options:
             self.store.replace(cached_dataset(options))
             self.seed_options = options
+            self.faults.seed = options.seed
         self.reset()
 
     def dump_state(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """The state as a JSON-ready dict (docs/state-file.md), also written to ``path`` if given.
 
         It holds the seeding options, the clock and what changed since seeding,
-        so :meth:`load_state` on any fake replays it exactly.
+        so :meth:`load_state` on any fake replays it exactly, and the faults
+        still waiting, with their uses left.
         """
-        data = state.dump(self.seed_options, self.store)
+        data = state.dump(self.seed_options, self.store, self.faults)
         if path is not None:
             state.write(path, data)
         return data
@@ -144,9 +175,10 @@ class FakeLogScale:
         The data is reseeded with the state's options if they differ. Raises
         :class:`~pytest_logscale.StateError` (a ValueError) naming the
         file and the problem, and then nothing changes. :meth:`reset` still
-        goes back to the freshly seeded state, not to the loaded one.
+        goes back to the freshly seeded state, not to the loaded one. The
+        state's faults replace those waiting.
         """
-        self.seed_options = state.load(source, self.store, cached_dataset)
+        self.seed_options = state.load(source, self.store, cached_dataset, self.faults)
 
     # -- reading ------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import logging
+import queue
 import selectors
 import socket
 import threading
@@ -50,6 +51,10 @@ class _Handler(WSGIRequestHandler):
         request whose body has a declared length (or no body) gets an answer with the
         app's ``Content-Length`` in one write, and the connection stays open unless
         the client asked to close it. Anything else goes Werkzeug's way.
+
+        When the app's body iterable raises ConnectionAbortedError (an injected
+        fault), what it yielded until then is sent (perhaps nothing) and the
+        connection is closed; Werkzeug's way does the same.
         """
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
             super().run_wsgi()
@@ -72,14 +77,21 @@ class _Handler(WSGIRequestHandler):
             answer[:] = [status, headers]
             return _no_write
 
+        parts: list[bytes] = []
         try:
             chunks = self.server.app(environ, start_response)
             try:
-                payload = b"".join(chunks)
+                for chunk in chunks:
+                    parts.append(chunk)
+            except ConnectionAbortedError:  # the app cut its answer short: send what it gave
+                self.close_connection = True
+                if not parts:
+                    return  # no answer at all: the connection just closes
             finally:
                 close = getattr(chunks, "close", None)
                 if close is not None:
                     close()
+            payload = b"".join(parts)
             status, headers = answer
         except Exception:
             log.exception("pytest-logscale: the app failed on %s %s", self.command, self.path)
@@ -101,6 +113,9 @@ class _Handler(WSGIRequestHandler):
         lines.append("\r\n")
         head = "".join(lines).encode("latin-1")
         self.wfile.write(head + payload if environ["REQUEST_METHOD"] != "HEAD" else head)
+
+    def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
+        self.close_connection = True  # also when the app aborted its answer (Werkzeug's path)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass
@@ -147,58 +162,116 @@ class _CountingInput:
 
 
 class _WSGIServer(ThreadedWSGIServer):
+    """Threads take turns: one leads (waits for a connection), the others serve or wait.
+
+    The leader that accepts a connection hands the lead to a waiting thread (or a
+    new one) and serves that connection itself, so a request is answered by the
+    thread that accepted it: no hand-over between threads on the way, which a
+    test suite opening a connection per test would pay every time. Threads are
+    kept for the next connection, at most ``_MAX_IDLE`` of them waiting.
+    """
+
+    _MAX_IDLE = 8
+
     def __init__(self, host: str, port: int, app: WSGIApp, fd: int) -> None:
         self._wake_read, self._wake_write = socket.socketpair()  # before: __init__ may close
         super().__init__(host, port, app, handler=_Handler, fd=fd)
-        self._connections: dict[socket.socket, threading.Thread] = {}
-        self._connections_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._workers: set[threading.Thread] = set()
+        self._waiting = 0  # threads waiting for the lead
+        self._lead: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: lead; False: end
+        self._stopping = False
 
     def serve_until_woken(self) -> None:
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.socket, selectors.EVENT_READ)
-            selector.register(self._wake_read, selectors.EVENT_READ)
-            while True:
-                ready = selector.select()
-                if any(key.fileobj is self._wake_read for key, _ in ready):
-                    return
-                self._handle_request_noblock()  # type: ignore[attr-defined]
+        """Lead first, then take turns with the other threads until :meth:`wake`."""
+        with self._lock:
+            self._workers.add(threading.current_thread())
+        try:
+            with selectors.DefaultSelector() as selector:
+                selector.register(self.socket, selectors.EVENT_READ)
+                selector.register(self._wake_read, selectors.EVENT_READ)
+                while True:
+                    accepted = self._accept(selector)
+                    if accepted is None:
+                        return
+                    self._pass_lead()
+                    self._serve_connection(*accepted)
+                    if not self._wait_for_lead():
+                        return
+        finally:
+            with self._lock:
+                self._workers.discard(threading.current_thread())
+
+    def _accept(self, selector: selectors.BaseSelector) -> tuple[socket.socket, Any] | None:
+        """The next connection, or None once woken to stop."""
+        while True:
+            ready = selector.select()
+            if any(key.fileobj is self._wake_read for key, _ in ready):
+                return None
+            try:
+                request, client_address = self.get_request()
+            except OSError:
+                continue  # gone before it was accepted
+            with self._lock:
+                if not self._stopping:
+                    self._connections.add(request)
+                    return request, client_address
+            self.shutdown_request(request)
+            return None
+
+    def _pass_lead(self) -> None:
+        with self._lock:
+            if self._stopping:
+                return
+            if self._waiting:
+                self._waiting -= 1
+                self._lead.put(True)
+                return
+            thread = threading.Thread(
+                target=self.serve_until_woken, name="pytest-logscale-request", daemon=True
+            )
+            self._workers.add(thread)  # now, so that a stop right after still joins it
+        thread.start()
+
+    def _wait_for_lead(self) -> bool:
+        with self._lock:
+            if self._stopping or self._waiting >= self._MAX_IDLE:
+                return False
+            self._waiting += 1
+        return self._lead.get()
 
     def wake(self) -> None:
         self._wake_write.send(b"!")
 
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(
-            target=self._serve_connection,
-            args=(request, client_address),
-            name="pytest-logscale-request",
-            daemon=True,
-        )
-        with self._connections_lock:
-            self._connections[request] = thread
-        thread.start()
-
     def _serve_connection(self, request: Any, client_address: Any) -> None:
         try:
-            self.finish_request(request, client_address)
+            if self.verify_request(request, client_address):
+                self.finish_request(request, client_address)
         except Exception:
             self.handle_error(request, client_address)
         finally:
             self.shutdown_request(request)
-            with self._connections_lock:
-                self._connections.pop(request, None)
+            with self._lock:
+                self._connections.discard(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("pytest-logscale: connection from %s failed", client_address, exc_info=True)
 
     def close_connections(self, timeout: float) -> None:
-        """Let answers being written finish; wake handlers still waiting for a request."""
-        with self._connections_lock:
-            open_now = list(self._connections.items())
-        for connection, _thread in open_now:
+        """After :meth:`wake`: let answers being written finish, end idle connections and
+        every thread."""
+        with self._lock:
+            self._stopping = True
+            open_now, threads = list(self._connections), list(self._workers)
+        for connection in open_now:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RD)
-        for _connection, thread in open_now:
-            thread.join(timeout)
+        for _thread in threads:
+            self._lead.put(False)  # waiting threads end at once; busy ones after their answer
+        for thread in threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout)
 
     def release(self) -> None:
         """Close the listening socket and the wake-up pair."""
@@ -246,7 +319,7 @@ class ThreadedServer:
     @property
     def is_running(self) -> bool:
         """Whether the server is accepting requests."""
-        return self._thread is not None and self._thread.is_alive()
+        return self._server is not None
 
     @property
     def port(self) -> int:
@@ -283,8 +356,8 @@ class ThreadedServer:
         if server is None or thread is None:
             return
         server.wake()
+        server.close_connections(timeout)  # joins every thread of the server, this one too
         thread.join(timeout)
-        server.close_connections(timeout)
         server.release()
         self._server = self._thread = None
 

@@ -10,9 +10,11 @@ test thread can share one store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import compress
+from typing import Any
 
 from . import ordering
 from .clock import Clock
@@ -34,6 +36,7 @@ from .records import (
     SortBy,
     User,
 )
+from .stamps import StampedDict, next_stamp
 
 __all__ = ["Caller", "Changes", "SessionPage", "SessionQuery", "Store"]
 
@@ -96,12 +99,23 @@ class Changes:
 class _Changes:
     """Everything that happened since the dataset was seeded or loaded."""
 
-    sessions: dict[str, Session] = field(default_factory=dict)
-    new_by_user: dict[str, list[str]] = field(default_factory=dict)
-    credentials: dict[bytes, Credential] = field(default_factory=dict)
-    api_tokens: dict[str, str] = field(default_factory=dict)
-    settings: dict[str, SessionSettings] = field(default_factory=dict)
+    sessions: StampedDict[str, Session] = field(default_factory=StampedDict)
+    new_by_user: StampedDict[str, list[str]] = field(default_factory=StampedDict)
+    credentials: StampedDict[bytes, Credential] = field(default_factory=StampedDict)
+    api_tokens: StampedDict[str, str] = field(default_factory=StampedDict)
+    settings: StampedDict[str, SessionSettings] = field(default_factory=StampedDict)
     serial: int = 0
+
+    @property
+    def stamp(self) -> int:
+        """The latest stamp of its dicts: it grows with every change (see stamps.py)."""
+        return max(
+            self.sessions.stamp,
+            self.new_by_user.stamp,
+            self.credentials.stamp,
+            self.api_tokens.stamp,
+            self.settings.stamp,
+        )
 
 
 class Store:
@@ -115,8 +129,33 @@ class Store:
         self._base = dataset
         self.clock = clock if clock is not None else Clock(dataset.start_ms)
         self._changes = _Changes()
+        self._seeded: tuple[Dataset, int] | None = None  # the dataset and its version
 
     # -- state as a whole -----------------------------------------------------
+
+    @property
+    def version(self) -> Hashable:
+        """A value naming the state (the clock aside): equal values, equal states.
+
+        It changes with every change. A state with few changes is named by them,
+        so that tests doing the same things after a reset meet the same versions;
+        one with many is named by the stamp of its last change (see stamps.py).
+        """
+        changes = self._changes
+        seeded = self._seeded
+        if seeded is None or seeded[0] is not self._base:
+            seeded = self._seeded = (self._base, next_stamp())
+        sessions, credentials, tokens = changes.sessions, changes.credentials, changes.api_tokens
+        if len(sessions) + len(credentials) + len(tokens) + len(changes.settings) > 8:
+            return changes.stamp
+        return (
+            seeded[1],
+            changes.serial,
+            tuple(sessions.items()),
+            tuple(credentials.items()),
+            tuple(tokens.items()),
+            tuple(changes.settings.items()),
+        )
 
     @property
     def dataset(self) -> Dataset:
@@ -356,7 +395,7 @@ class Store:
                 matched = ordering.order(mine, parts, descending)
             else:
                 matched = self._organization_matches(
-                    caller.organization_id, keep, query.sort_by, parts, descending
+                    caller.organization_id, keep, query, needle, parts, descending
                 )
         page = matched[query.skip : query.skip + query.limit]
         return SessionPage(total=len(matched), sessions=page)
@@ -388,24 +427,55 @@ class Store:
         self,
         organization_id: str,
         keep: _Keep,
-        sort_by: SortBy,
+        query: SessionQuery,
+        needle: str,
         parts: tuple[ordering.Part, ...],
         descending: bool,
     ) -> list[Session]:
-        seeded = self._base.ordered(organization_id, sort_by, descending)
         changed = {
             s.id: s for s in self._changes.sessions.values() if s.organization_id == organization_id
         }
-        if not changed:
-            return [s for s in seeded if keep(s)]
-        matched = [s for s in seeded if s.id not in changed and keep(s)]
+        matched = self._seeded_matches(organization_id, query, needle, changed)
         extra = [s for s in changed.values() if keep(s)]
+        if not extra:
+            return matched
         if len(extra) * 16 > len(matched):
             # Many changes (a whole organization revoked, say): one sort beats many insertions.
             return ordering.order(matched + extra, parts, descending)
         for session in extra:
             ordering.insert(matched, session, parts, descending)
         return matched
+
+    def _seeded_matches(
+        self, organization_id: str, query: SessionQuery, needle: str, changed: Mapping[str, Any]
+    ) -> list[Session]:
+        """The unchanged seeded sessions that match, in order: :meth:`_matcher` over columns."""
+        columns = self._base.columns(organization_id, query.sort_by, query.order is Order.DESC)
+        masks: list[list[bool]] = []
+        if query.only_active:
+            settings = self.settings(organization_id)
+            now = self.clock.now_ms()
+            masks.append(
+                columns.active(
+                    now - settings.max_inactivity_period,
+                    now - settings.force_reauthentication_after,
+                )
+            )
+        if needle:
+            masks.append(columns.containing(needle))
+        if changed:
+            unchanged = [True] * len(columns.sessions)
+            for session_id in changed:
+                position = columns.positions.get(session_id)
+                if position is not None:
+                    unchanged[position] = False
+            masks.append(unchanged)
+        if not masks:
+            return list(columns.sessions)
+        keep = masks[0]
+        for mask in masks[1:]:
+            keep = [a and b for a, b in zip(keep, mask, strict=True)]
+        return list(compress(columns.sessions, keep))
 
     def find_user(self, caller: Caller, user_id: str) -> User | None:
         """``user(id)``: a user of the caller's organization, else None."""

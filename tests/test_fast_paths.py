@@ -6,15 +6,23 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import threading
 from typing import Any
 
 import pytest
 from ariadne import graphql_sync
+from session_oracle import expected_order, is_active
 
 from pytest_logscale import FakeLogScale
+from pytest_logscale.app import AppOptions, LogScaleApp
+from pytest_logscale.dataset import search_text
 from pytest_logscale.executor import FastPath
+from pytest_logscale.records import Level, Order, RevocationType, SortBy
 from pytest_logscale.resolvers import Context
 from pytest_logscale.seeding import SeedOptions
+from pytest_logscale.server import ThreadedServer
+from pytest_logscale.stamps import StampedDict
+from pytest_logscale.store import SessionQuery
 
 EVERY_FIELD = """
   id clientInfo city country ip createdAt lastActivityAt isCurrentSession
@@ -155,3 +163,275 @@ def test_stop_ends_idle_kept_alive_connections_at_once(fake: FakeLogScale) -> No
     assert not fake.server.is_running
     assert connection.recv(10) == b""
     connection.close()
+
+
+# -- answers kept while the state lasts ---------------------------------------------------------
+
+CACHED_QUERIES = [
+    f"{{ sessions(level: Organization, onlyActiveSessions: false) {{ totalResults"
+    f" results {{ {EVERY_FIELD} }} }} }}",
+    "query Q($active: Boolean) { sessions(level: Organization, onlyActiveSessions: $active,"
+    " sortBy: IPAddress) { totalResults results { id ip lastActivityAt isCurrentSession } } }",
+    "{ sessions { totalResults results { id lastActivityAt isCurrentSession } } }",
+    "{ currentUser { id } organization { configs { session { maxInactivityPeriod } } } }",
+]
+
+
+def arrange(fake: FakeLogScale, step: str) -> None:
+    """One change of the state, as a test or a client would make it."""
+    member, admin = fake.member(), fake.admin()
+    if step == "login":
+        fake.login(member, ip="10.0.0.1")
+    elif step == "logout over HTTP":
+        fake.execute("mutation { logoutOfSession }", token=fake.session_token(member))
+    elif step == "revoke over HTTP":
+        target = fake.store.user_sessions(admin.id)[-1].id
+        fake.execute(
+            "mutation R($id: String!) { revokeSession(input: {id: $id, revocationType: Session}) }",
+            {"id": target},
+        )
+    elif step == "settings over HTTP":
+        fake.execute(
+            "mutation { updateSessionSettings(input: {maxInactivityPeriod: 60000,"
+            " forceReauthenticationAfter: 86400000}) { id } }"
+        )
+    elif step == "clock forward":
+        fake.clock.advance(minutes=30)
+    elif step == "clock back":
+        fake.clock.set(fake.store.dataset.start_ms)
+    elif step == "api token":
+        fake.api_token(member)
+    elif step == "reset":
+        fake.reset()
+    else:
+        raise AssertionError(step)
+
+
+STEPS = [
+    "login",
+    "logout over HTTP",
+    "revoke over HTTP",
+    "settings over HTTP",
+    "clock forward",
+    "clock back",
+    "api token",
+    "reset",
+]
+
+
+def test_kept_answers_are_never_stale() -> None:
+    """After every kind of change, the caching app answers as an app that runs every query."""
+    with FakeLogScale(SeedOptions(seed=11)) as fake:
+        uncached = LogScaleApp(fake.store, options=AppOptions(cache_responses=False))
+        with ThreadedServer(uncached) as plain:
+            reference = FakeLogScale(SeedOptions(seed=11))  # only its HTTP client is used
+            reference.server = plain
+            dumped = fake.dump_state()
+            for step in [*STEPS, "load_state", *STEPS]:
+                if step == "load_state":
+                    fake.load_state(dumped)
+                else:
+                    arrange(fake, step)
+                for token in (fake.token, fake.admin_token):
+                    for query in CACHED_QUERIES:
+                        for _ in range(2):  # the second one may be a kept answer
+                            variables = {"active": True} if "$active" in query else None
+                            ours = fake.execute(query, variables, token=token)
+                            theirs = reference.execute(query, variables, token=token)
+                            assert ours == theirs, f"after {step}"
+
+
+def test_the_same_query_in_the_same_state_is_answered_from_the_kept_bytes() -> None:
+    with FakeLogScale(SeedOptions(seed=3)) as fake:
+        query = CACHED_QUERIES[0]
+        first, second = fake.execute(query), fake.execute(query)
+        assert first == second
+        kept = [e.response for e in fake.journal]
+        assert kept[0] is kept[1]  # one answer, encoded once, sent twice
+        fake.clock.advance(seconds=1)
+        fake.execute(query)
+        assert fake.journal[2].response is not kept[0]
+        assert fake.journal[2].response == {
+            "data": {"sessions": fake.journal[2].response["data"]["sessions"]}
+        }
+
+
+def test_answers_differ_by_session_and_variables() -> None:
+    with FakeLogScale(SeedOptions(seed=3)) as fake:
+        query = CACHED_QUERIES[1]
+        tokens = [fake.token, fake.login(fake.owner()).token]  # one user, two sessions
+        for _ in range(2):  # the second round runs in a state both requests have seen
+            current = []
+            for token in tokens:
+                answer = fake.execute(query, {"active": False}, token=token)
+                results = answer["data"]["sessions"]["results"]
+                current += [r["id"] for r in results if r["isCurrentSession"]]
+            assert len(set(current)) == 2, "each session sees itself as the current one"
+        everything = fake.execute(query, {"active": False})["data"]["sessions"]
+        active = fake.execute(query, {"active": True})["data"]["sessions"]
+        assert active["totalResults"] < everything["totalResults"]
+
+
+def test_answers_follow_the_clock_alone() -> None:
+    """A personal API token records no activity: only the clock changes between requests."""
+    with FakeLogScale(SeedOptions(seed=3)) as fake:
+        token = fake.api_token(fake.owner())
+        query = "{ sessions(level: Organization) { totalResults } }"
+        before = fake.execute(query, token=token)["data"]["sessions"]["totalResults"]
+        assert fake.execute(query, token=token)["data"]["sessions"]["totalResults"] == before
+        fake.clock.advance(days=2)
+        after = fake.execute(query, token=token)["data"]["sessions"]["totalResults"]
+        assert after < before
+
+
+def test_switched_off_every_query_runs() -> None:
+    fake = FakeLogScale(SeedOptions(seed=3), app_options=AppOptions(cache_responses=False))
+    with fake:
+        fake.execute(CACHED_QUERIES[0])
+        fake.execute(CACHED_QUERIES[0])
+    first, second = (e.response for e in fake.journal)
+    assert first == second and first is not second
+
+
+def test_the_store_version_moves_with_every_change() -> None:
+    fake = FakeLogScale(SeedOptions(seed=3))
+    store = fake.store
+    seeded = store.version
+    owner = store.authenticate(fake.token)
+    member = fake.member()
+    changes = [
+        lambda: store.authenticate(fake.session_token(member)),  # activity
+        lambda: store.login(member.id),
+        lambda: store.create_api_token(member.id),
+        lambda: store.revoke(owner, store.user_sessions(member.id)[0].id, RevocationType.SESSION),
+        lambda: store.update_session_settings(owner, 1000, 2000),
+        lambda: store.logout(owner),
+    ]
+    seen = {seeded}
+    for change in changes:
+        change()
+        assert store.version not in seen
+        seen.add(store.version)
+    before = store.version
+    store.query_sessions(owner, SessionQuery())
+    store.sessions()
+    assert store.version == before  # reading changes nothing
+    fake.load_state(fake.dump_state())
+    assert store.version == before  # the same state, loaded
+    store.reset()
+    assert store.version == seeded  # the seeded state is the seeded state, after any reset
+    store.authenticate(fake.session_token(member))
+    assert store.version not in seen
+    store.replace(FakeLogScale(SeedOptions(seed=4)).store.dataset)
+    assert store.version not in seen | {seeded}
+
+
+def test_every_change_to_a_stamped_dict_moves_its_stamp() -> None:
+    stamped: StampedDict[str, int] = StampedDict(a=1)
+    changes = [
+        lambda: stamped.__setitem__("b", 2),
+        lambda: stamped.__delitem__("b"),
+        lambda: stamped.setdefault("c", 3),
+        lambda: stamped.pop("c"),
+        lambda: stamped.update(d=4),
+        lambda: stamped.__ior__({"e": 5}),
+        stamped.popitem,
+        stamped.clear,
+    ]
+    for change in changes:
+        before = stamped.stamp
+        change()
+        assert stamped.stamp > before
+    assert StampedDict().stamp > stamped.stamp
+
+
+def test_organization_filters_over_columns_follow_the_rules_as_state_and_clock_move() -> None:
+    """The column filters (kept per clock and per search text) against the rules, written out."""
+    fake = FakeLogScale(SeedOptions(seed=9, users=40, sessions=600))
+    store = fake.store
+    owner = store.authenticate(fake.token)
+    usernames = {u.id: u.username for u in store.users()}
+    organization = owner.organization_id
+
+    def check(needle: str | None, only_active: bool) -> None:
+        for sort_by, order in (("IPAddress", "ASC"), ("LastActivityTime", "DESC")):
+            query = SessionQuery(
+                search_filter=needle,
+                level=Level.ORGANIZATION,
+                sort_by=SortBy(sort_by),
+                order=Order(order),
+                limit=10_000,
+                only_active=only_active,
+            )
+            got = [s.id for s in store.query_sessions(owner, query).sessions]
+            now, settings = store.clock.now_ms(), store.settings(organization)
+            folded = (needle or "").strip().casefold()
+            wanted = [
+                s
+                for s in store.sessions(organization)
+                if (not only_active or is_active(s, now, settings))
+                and folded in search_text(s, store.user(s.user_id))
+            ]
+            assert got == expected_order(wanted, sort_by, order, usernames)
+
+    def check_all() -> None:
+        for needle in (None, "a", "mozilla", " LYON ", "nothing-matches"):
+            for only_active in (True, False):
+                check(needle, only_active)
+
+    check_all()
+    for session in store.sessions(organization)[:30]:
+        store.revoke(owner, session.id, RevocationType.SESSION)
+    store.login(fake.member().id, client_info="Mozilla/5.0 columns")
+    check_all()
+    store.clock.advance(hours=3)
+    check_all()
+    store.update_session_settings(owner, 3_600_000, 10 * 86_400_000)
+    check_all()
+    store.reset()
+    check_all()
+
+
+def new_threads(before: set[threading.Thread]) -> set[threading.Thread]:
+    return set(threading.enumerate()) - before
+
+
+def test_threads_are_kept_for_the_next_connection_and_all_end_at_stop() -> None:
+    before = set(threading.enumerate())
+    with FakeLogScale(SeedOptions(seed=3)) as fake:
+        seen: set[threading.Thread] = set()
+        for _ in range(30):  # a connection per request, as a test suite opens them
+            assert fake.execute("{ currentUser { id } }")["data"]["currentUser"]["id"]
+            seen |= new_threads(before)
+        assert len(seen) <= 10, "threads are reused, not one per connection"
+    assert not new_threads(before)
+
+
+def test_idle_connections_never_keep_a_new_one_waiting() -> None:
+    """Each kept-alive connection holds a thread; the next connection still gets answered."""
+    request = b"GET /api/v1/status HTTP/1.1\r\nHost: x\r\n\r\n"
+    with FakeLogScale(SeedOptions(seed=3)) as fake:
+        address = (fake.server.host, fake.server.port)
+        idle = [socket.create_connection(address, 10) for _ in range(12)]
+        try:
+            for connection in idle:
+                connection.sendall(request)
+                assert read_response(connection)[0] == "HTTP/1.1 200 OK"
+            assert fake.execute("{ currentUser { id } }")["data"]["currentUser"]["id"]
+            for connection in idle:  # and each idle one still answers
+                connection.sendall(request)
+                assert read_response(connection)[0] == "HTTP/1.1 200 OK"
+        finally:
+            for connection in idle:
+                connection.close()
+
+
+def test_a_connection_that_says_nothing_does_not_stop_the_server_from_stopping() -> None:
+    before = set(threading.enumerate())
+    fake = FakeLogScale(SeedOptions(seed=3)).start()
+    silent = socket.create_connection((fake.server.host, fake.server.port), 10)
+    assert fake.execute("{ currentUser { id } }")["data"]["currentUser"]["id"]
+    fake.stop()  # the silent connection's thread is waiting for a request line
+    assert not new_threads(before)
+    assert silent.recv(10) == b""
+    silent.close()

@@ -1,0 +1,93 @@
+"""Answers to plain queries, kept as JSON bytes while the state they were read from lasts.
+
+A client polling the same query gets the same answer until something changes,
+so the answer is kept with everything it depends on: the query text, the
+operation name, the variables, who asked (user and session), the store's
+:attr:`~pytest_logscale.store.Store.version` (which grows with every change,
+activity included) and the clock. A request that matches all of them gets the
+kept bytes; anything else runs the query. Only answers without errors of
+queries that ran without changing the state are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Hashable, Mapping
+from typing import Any
+
+from .store import Caller, Store
+
+__all__ = ["EncodedAnswer", "ResponseCache", "encode"]
+
+#: The key of one answer: query, operation name, variables, user, session, version, clock.
+Key = tuple[str, str | None, str | None, str, str | None, Hashable, int]
+
+
+class EncodedAnswer(dict[str, Any]):
+    """A JSON answer that carries its encoding, so that it is encoded once however often sent.
+
+    Read it as the dict it is; do not change it (it may be sent again).
+    """
+
+    __slots__ = ("payload",)
+
+    def __init__(self, value: Mapping[str, Any]) -> None:
+        super().__init__(value)
+        self.payload = encode_json(value)
+
+
+def encode_json(value: Any) -> bytes:
+    """JSON as the app sends it: UTF-8, ASCII escapes, no indentation."""
+    return json.dumps(value, check_circular=False).encode()
+
+
+def encode(body: Any) -> bytes:
+    """The bytes of an answer: kept ones as kept, others encoded now."""
+    if isinstance(body, EncodedAnswer):
+        return body.payload
+    return encode_json(body)
+
+
+class ResponseCache:
+    """The most recent ``size`` answers, each valid only for the state it was read from."""
+
+    def __init__(self, store: Store, *, size: int = 64) -> None:
+        self._store = store
+        self._size = size
+        self._entries: dict[Key, EncodedAnswer] = {}
+        self._lock = threading.Lock()
+
+    def lookup(
+        self, query: str, operation_name: str | None, variables: Any, caller: Caller
+    ) -> tuple[Key, EncodedAnswer | None]:
+        """The key of a request in the state now, and the answer kept for it if any.
+
+        Call it after authenticating (which may record activity) and before
+        running the query; give the key to :meth:`keep`.
+        """
+        store = self._store
+        key: Key = (
+            query,
+            operation_name,
+            None if variables is None else json.dumps(variables, sort_keys=True),
+            caller.user.id,
+            caller.session_id,
+            store.version,
+            store.clock.now_ms(),
+        )
+        if not self._size:
+            return key, None
+        with self._lock:
+            return key, self._entries.get(key)
+
+    def keep(self, key: Key, data: Mapping[str, Any]) -> EncodedAnswer:
+        """Encode ``{"data": data}``; keep it if the state is still the one ``key`` names."""
+        answer = EncodedAnswer({"data": data})
+        store = self._store
+        if self._size and key[5] == store.version and key[6] == store.clock.now_ms():
+            with self._lock:
+                if len(self._entries) >= self._size:
+                    self._entries.clear()
+                self._entries[key] = answer
+        return answer
