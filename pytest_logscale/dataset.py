@@ -19,6 +19,7 @@ from .records import Credential, Organization, Session, SortBy, User
 __all__ = ["Columns", "Dataset", "search_text"]
 
 _INFINITY = float("inf")
+_NEVER = -_INFINITY
 
 
 def _instant(millis: int | None) -> float:
@@ -56,21 +57,33 @@ class Columns:
     not_ended: list[bool]
     last_activity: list[float]
     created: list[float]
-    _active: dict[tuple[int, int], list[bool]] = field(default_factory=dict)
+    _deadlines: dict[tuple[int, int], list[float]] = field(default_factory=dict)
+    _active: dict[tuple[int, int, int], list[bool]] = field(default_factory=dict)
     _containing: dict[str, list[bool]] = field(default_factory=dict)
 
-    def active(self, idle_since: int, created_since: int) -> list[bool]:
-        """Which sessions are not ended, active at or after ``idle_since`` and made at or after
-        ``created_since``."""
-        key = (idle_since, created_since)
+    def active(self, now: int, max_inactivity: int, force_reauthentication: int) -> list[bool]:
+        """Which sessions are active at ``now`` under these limits (milliseconds).
+
+        Under given limits each session is active up to an instant of its own
+        (never for an ended one); those instants are kept per limits, so a
+        moved clock costs one comparison per session.
+        """
+        key = (now, max_inactivity, force_reauthentication)
         found = self._active.get(key)
         if found is None:
-            found = [
-                not_ended and last >= idle_since and created >= created_since
-                for not_ended, last, created in zip(
-                    self.not_ended, self.last_activity, self.created, strict=True
-                )
-            ]
+            limits = (max_inactivity, force_reauthentication)
+            deadlines = self._deadlines.get(limits)
+            if deadlines is None:
+                deadlines = [
+                    min(last + max_inactivity, created + force_reauthentication)
+                    if not_ended
+                    else _NEVER
+                    for not_ended, last, created in zip(
+                        self.not_ended, self.last_activity, self.created, strict=True
+                    )
+                ]
+                _keep(self._deadlines, limits, deadlines, 4)
+            found = [deadline >= now for deadline in deadlines]
             _keep(self._active, key, found, 4)
         return found
 
@@ -84,9 +97,10 @@ class Columns:
 
 
 _K = TypeVar("_K")
+_V = TypeVar("_V")
 
 
-def _keep(kept: dict[_K, list[bool]], key: _K, value: list[bool], most: int) -> None:
+def _keep(kept: dict[_K, _V], key: _K, value: _V, most: int) -> None:
     if len(kept) >= most:
         kept.clear()
     kept[key] = value

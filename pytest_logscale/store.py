@@ -457,8 +457,7 @@ class Store:
             now = self.clock.now_ms()
             masks.append(
                 columns.active(
-                    now - settings.max_inactivity_period,
-                    now - settings.force_reauthentication_after,
+                    now, settings.max_inactivity_period, settings.force_reauthentication_after
                 )
             )
         if needle:
