@@ -2,7 +2,8 @@
 
 The store never changes a dataset: it lays its changes over one, so going back
 to the seeded state is dropping the changes. Orders and search texts are
-computed on first use and kept, since the snapshot never changes under them.
+computed on first use and kept, since the snapshot never changes under them;
+so are the columns filters read (see :class:`Columns`).
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ class Columns:
 
     The seeded data never changes, so a filter's answer for every session (a
     list of booleans) depends only on its own inputs: the search text, or the
-    two instants the time limits give. The last few are kept, and a query in a
-    frozen clock pays for each filter once. Missing times are stored as
+    clock and the organization's limits. The last few are kept, and a query in
+    a frozen clock pays for each filter once. Missing times are stored as
     infinity, which no time limit excludes.
     """
 
@@ -191,6 +192,11 @@ class Dataset:
                 not_ended=[s.ended is None for s in ordered],
                 last_activity=[_instant(s.last_activity_at) for s in ordered],
                 created=[_instant(s.created_at) for s in ordered],
+            )
+            limits = self.organizations[organization_id].settings
+            # the limits as seeded and the clock's start: what most queries will ask for
+            found.active(
+                self.start_ms, limits.max_inactivity_period, limits.force_reauthentication_after
             )
             with self._lock:
                 found = self._columns.setdefault(key, found)

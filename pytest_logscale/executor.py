@@ -148,6 +148,37 @@ class _Typename:
         return self.name
 
 
+#: Values that are never callable nor an exception: a default resolver returns them as they are.
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+#: Reads one field of a source: (source, source is a mapping, run, path of the source) -> value.
+_Read = Callable[[Any, bool, _Run, "Path | None"], Any]
+
+
+def _reader(field: Any) -> _Read:
+    """The fastest way to read one field: inline for a plain leaf attribute, else its method."""
+    if not isinstance(field, _Field) or field.attribute is None or field.node.arguments:
+        return field.value  # type: ignore[no-any-return]
+    if not field.leaf:
+        return field.value
+    attribute, complete = field.attribute, field.complete
+    kind = field.definition.type
+    nullable = not isinstance(kind, GraphQLNonNull)
+    inner = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+    exact = _EXACT.get(getattr(inner, "name", ""))  # a value of this type is its own output
+
+    def read_leaf(source: Any, mapping: bool, run: _Run, path: Path | None) -> Any:
+        value = source.get(attribute) if mapping else getattr(source, attribute, None)
+        kind_of_value = type(value)
+        if kind_of_value is exact or (value is None and nullable):
+            return value
+        if kind_of_value not in _PLAIN and (callable(value) or isinstance(value, Exception)):
+            raise _Fallback
+        return complete(value, run, None)
+
+    return read_leaf
+
+
 class _Compiler:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
         self.schema = schema
@@ -262,7 +293,9 @@ class _Compiler:
         if isinstance(kind, GraphQLObjectType) and kind.is_type_of is None:
             if node.selection_set is None:
                 raise _Ineligible
-            fields = self.object(node.selection_set, kind)
+            readers = [
+                (field.key, _reader(field)) for field in self.object(node.selection_set, kind)
+            ]
 
             def complete_object(value: Any, run: _Run, path: Path | None) -> Any:
                 if value is None:
@@ -270,7 +303,7 @@ class _Compiler:
                 if isinstance(value, Exception):
                     raise _Fallback
                 mapping = isinstance(value, Mapping)
-                return {field.key: field.value(value, mapping, run, path) for field in fields}
+                return {key: read(value, mapping, run, path) for key, read in readers}
 
             return complete_object
         raise _Ineligible  # interfaces and unions

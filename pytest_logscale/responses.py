@@ -3,7 +3,7 @@
 A client polling the same query gets the same answer until something changes,
 so the answer is kept with everything it depends on: the query text, the
 operation name, the variables, who asked (user and session), the store's
-:attr:`~pytest_logscale.store.Store.version` (which grows with every change,
+:attr:`~pytest_logscale.store.Store.version` (which changes with every change,
 activity included) and the clock. A request that matches all of them gets the
 kept bytes; anything else runs the query. Only answers without errors of
 queries that ran without changing the state are kept.

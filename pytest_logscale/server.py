@@ -231,8 +231,8 @@ class _WSGIServer(ThreadedWSGIServer):
             thread = threading.Thread(
                 target=self.serve_until_woken, name="pytest-logscale-request", daemon=True
             )
-            self._workers.add(thread)  # now, so that a stop right after still joins it
-        thread.start()
+            self._workers.add(thread)  # started under the lock: a stop joins only started ones
+            thread.start()
 
     def _wait_for_lead(self) -> bool:
         with self._lock:

@@ -435,3 +435,17 @@ def test_a_connection_that_says_nothing_does_not_stop_the_server_from_stopping()
     assert not new_threads(before)
     assert silent.recv(10) == b""
     silent.close()
+
+
+def test_stopping_while_connections_arrive_ends_every_thread() -> None:
+    """Connections arriving just before a stop leave no thread behind."""
+    before = set(threading.enumerate())
+    for _ in range(20):
+        fake = FakeLogScale(SeedOptions(seed=3)).start()
+        connections = [
+            socket.create_connection((fake.server.host, fake.server.port), 10) for _ in range(3)
+        ]
+        fake.stop()
+        for connection in connections:
+            connection.close()
+        assert not new_threads(before)
