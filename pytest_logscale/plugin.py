@@ -159,8 +159,12 @@ def logscale_server_factory(pytestconfig: pytest.Config) -> Iterator[LogScaleSer
 
 
 @pytest.fixture(scope="session")
-def _logscale_shared_server(logscale_server_factory: LogScaleServerFactory) -> FakeLogScale:
-    return logscale_server_factory()
+def _logscale_shared_server(request: pytest.FixtureRequest) -> FakeLogScale:
+    # The factory is fetched here rather than named as an argument: pytest walks a
+    # cached fixture's arguments again for every test that uses it, and this one is
+    # used by every test asking for logscale_server.
+    factory: LogScaleServerFactory = request.getfixturevalue("logscale_server_factory")
+    return factory()
 
 
 @pytest.fixture
@@ -183,6 +187,8 @@ def logscale_server(
     journal is added to the report.
     """
     fake = _logscale_shared_server
+    if not fake.running:  # an earlier test stopped it (a with block, stop())
+        fake.start()
     fake.reseed(_marked_options(request.node, request.config.stash[_defaults_key]))
     request.node.stash[_server_key] = fake
     return fake

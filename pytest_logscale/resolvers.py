@@ -90,6 +90,7 @@ def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None
         raise GraphQLError(error.message, node) from None
 
 
+@functools.lru_cache(maxsize=4096)  # the same few users' instants, on every page of sessions
 def _serialize_datetime(value: int) -> str:
     return to_datetime(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
