@@ -1,29 +1,30 @@
 """The WSGI application: LogScale's HTTP habits around the GraphQL schema.
 
 Order of checks on ``POST /graphql``: body size (413), then the token (401),
-then the body (400), then the document (400), then the rate limit (429), then
-injected faults (docs/faults.md), then execution (200, with resolver errors
-inside). Nothing a client sends can make it answer 500.
+then the body (400), then the document and its variables (400), then the rate
+limit (429), then injected faults (docs/faults.md), then execution (200, with
+resolver errors inside). Nothing a client sends can make it answer 500.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from ariadne import format_error, graphql_sync
 from ariadne.explorer import ExplorerGraphiQL
-from graphql import DocumentNode, GraphQLError
+from graphql import DocumentNode, GraphQLError, GraphQLResolveInfo
+from graphql.execution.values import get_variable_values
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from .documents import DocumentCache, Operation
 from .errors import LogScaleError, Unauthenticated
 from .executor import FastPath
-from .faults import Fault, FaultKind, FaultPlan, Fired, cut_answer, failing_root_field
+from .faults import Fault, FaultKind, FaultPlan, Fired
 from .journal import Exchange, Journal
 from .limits import QueryLimits
 from .ratelimit import RateLimiter
@@ -86,9 +87,16 @@ class AppOptions:
 class _Reject(Exception):
     """Stop handling a request and answer with this status and message."""
 
-    def __init__(self, status: int, message: str, *, errors: list[dict[str, Any]] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        allow: str | None = None,
+    ):
         super().__init__(message)
-        self.status = status
+        self.status, self.allow = status, allow
         self.body: dict[str, Any] = {"errors": errors or [{"message": message}]}
 
 
@@ -143,6 +151,8 @@ class LogScaleApp:
             status, body, content_type = self._route(environ, trace)
         except _Reject as reject:
             status, body, content_type = reject.status, reject.body, "application/json"
+            if reject.allow is not None:  # a 405 names the methods the path takes
+                trace.headers.append(("Allow", reject.allow))
         except Exception:  # a bug of ours: say so in JSON, keep the server thread alive
             log.exception("pytest-logscale failed on %s %s", method, path)
             status, body = 500, {"errors": [{"message": "Internal error in pytest-logscale."}]}
@@ -151,11 +161,9 @@ class LogScaleApp:
         if trace.recorded:
             self._record(trace, status, body)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
-        if status == 405:
-            headers.append(("Allow", "GET, POST"))
         start_response(f"{status} {_reason(status)}", headers + trace.headers)
         if trace.fired is not None and trace.fired.cuts:  # the server closes the connection
-            return cut_answer(payload, trace.fired.kept(len(payload)))
+            return _cut_answer(payload, trace.fired.kept(len(payload)))
         return [payload]
 
     def _record(self, trace: _Trace, status: int, body: Any) -> None:
@@ -176,7 +184,7 @@ class LogScaleApp:
                 query=trace.query,
                 user_id=trace.caller.user.id if trace.caller else None,
                 session_id=trace.caller.session_id if trace.caller else None,
-                response=body if not isinstance(body, bytes) else None,
+                response=_journalled(body),
                 fault=trace.fault,
             )
         )
@@ -185,19 +193,23 @@ class LogScaleApp:
         path, method = trace.path.rstrip("/") or "/", trace.method
         if path == "/api/v1/status":
             if method not in ("GET", "HEAD"):
-                raise _Reject(405, f"{method} is not allowed on {path}; use GET.")
+                raise _Reject(
+                    405, f"{method} is not allowed on {path}; use GET.", allow="GET, HEAD"
+                )
             return 200, {"status": "OK", "version": __version__}, "application/json"
         if path != "/graphql":
             raise _Reject(404, f"Nothing at {trace.path}: the API is at POST /graphql.")
         if method in ("GET", "HEAD"):
             if not self.options.explorer:
-                raise _Reject(405, "The explorer is switched off; send queries with POST.")
+                raise _Reject(
+                    405, "The explorer is switched off; send queries with POST.", allow="POST"
+                )
             return 200, self._explorer, "text/html; charset=utf-8"
         if method != "POST":
-            raise _Reject(405, f"{method} is not allowed on /graphql; use POST.")
+            allow = "GET, HEAD, POST" if self.options.explorer else "POST"
+            raise _Reject(405, f"{method} is not allowed on /graphql; use POST.", allow=allow)
         raw = self._read_body(environ)
-        trace.caller = self._authenticate(environ)
-        trace.token = environ.get("HTTP_AUTHORIZATION", "").strip().partition(" ")[2].strip()
+        self._authenticate(environ, trace)
         return self._graphql(raw, trace)
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
@@ -222,15 +234,17 @@ class LogScaleApp:
             raise _Reject(413, f"The request body is larger than the limit of {limit} bytes.")
         return raw
 
-    def _authenticate(self, environ: dict[str, Any]) -> Caller:
+    def _authenticate(self, environ: dict[str, Any], trace: _Trace) -> None:
+        """Put the caller and its token (for the rate limit) on the trace, or answer 401."""
         header = environ.get("HTTP_AUTHORIZATION", "").strip()
         scheme, _, token = header.partition(" ")
         if header and scheme.lower() != "bearer":
             raise _Reject(
                 401, f"The Authorization header must use the Bearer scheme, not {scheme!r}."
             )
+        trace.token = token.strip()
         try:
-            return self.store.authenticate(token.strip())
+            trace.caller = self.store.authenticate(trace.token)
         except Unauthenticated as error:
             raise _Reject(401, error.message) from None
 
@@ -251,6 +265,7 @@ class LogScaleApp:
                 )
             raise _Reject(400, f"The document has no operation named {name!r}.")
         trace.operation = operation
+        self._check_variables(operation, variables)
         assert trace.caller is not None
         context = Context(self.store, trace.caller, max_limit=self.options.max_limit)
         self._limit_rate(trace)
@@ -260,7 +275,7 @@ class LogScaleApp:
             if injected is not None:
                 return injected
             if fired.root_field is not None and fired.fault.kind is FaultKind.GRAPHQL_ERROR:
-                failing = failing_root_field(fired.root_field, fired.fault.message)
+                failing = _failing_root_field(fired.root_field, fired.fault.message)
                 return self._execute(data, prepared.document, context, failing)
         key, kept = self.responses.lookup(query, name, variables, trace.caller)
         if kept is not None:  # the same query in the same state: the same answer
@@ -294,6 +309,14 @@ class LogScaleApp:
             return 400, {"errors": errors}, "application/json"
         return 200, result, "application/json"
 
+    def _check_variables(self, operation: Operation, variables: dict[str, Any] | None) -> None:
+        """Answer 400 when the variables do not fit their types, before the limit and faults."""
+        definitions = operation.definition.variable_definitions if operation.definition else None
+        coerced = get_variable_values(self.schema, definitions or (), variables or {})
+        if isinstance(coerced, list):  # a request error, so no data (GraphQL spec)
+            errors = [_format_error(error) for error in coerced]
+            raise _Reject(400, "bad variables", errors=errors)
+
     def _limit_rate(self, trace: _Trace) -> None:
         """Answer 429 when the token is over the rate limit (docs/faults.md)."""
         limit, retry_after = self.rate_limiter.limit, self.rate_limiter.admit(trace.token)
@@ -321,6 +344,36 @@ class LogScaleApp:
                 trace.headers.append(("Retry-After", str(fault.retry_after)))
             return fault.http_status, *fault.error_body()
         return None
+
+
+def _journalled(body: Any) -> Any:
+    """The answer as the journal keeps it: JSON as sent, other bodies as text, none as None."""
+    if isinstance(body, bytes):
+        return body.decode("utf-8", "replace") if body else None
+    return body
+
+
+def _failing_root_field(root_field: str, message: str | None) -> Callable[..., Any]:
+    """A graphql-core middleware raising a GraphQL error at ``root_field`` instead of resolving."""
+    text = (
+        message or "Internal error while resolving this field (a fault injected by pytest-logscale)"
+    )
+
+    def middleware(
+        resolve: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], **args: Any
+    ) -> Any:
+        if info.path.prev is None and info.field_name == root_field:
+            raise GraphQLError(text)
+        return resolve(root, info, **args)
+
+    return middleware
+
+
+def _cut_answer(payload: bytes, kept: int) -> Iterator[bytes]:
+    """A WSGI body that sends ``kept`` bytes, then aborts the connection (the server closes it)."""
+    if kept:
+        yield payload[:kept]
+    raise ConnectionAbortedError("an injected fault cut the answer short")
 
 
 def _reason(status: int) -> str:

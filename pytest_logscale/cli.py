@@ -22,6 +22,10 @@ from .version import __version__
 __all__ = ["main"]
 
 
+#: A server running for days keeps only its newest requests in the journal.
+SERVE_JOURNAL_SIZE = 1000
+
+
 def _rate_limit(text: str) -> RateLimit:
     try:
         return RateLimit.parse(text)
@@ -185,6 +189,7 @@ def _fake(args: argparse.Namespace) -> FakeLogScale:
         wall_clock=args.wall_clock,
         app_options=_app_options(args),
         rate_limit=args.rate_limit,
+        journal_size=SERVE_JOURNAL_SIZE,
     )
     if args.state is not None:
         fake.load_state(args.state)

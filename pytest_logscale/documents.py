@@ -108,8 +108,12 @@ class DocumentCache:
     """Parse and validate each query text once, keeping the most recent ``size`` of them.
 
     ``rules`` are validation rules beyond the specified ones; a document over
-    ``limits`` is refused before the schema's validation runs.
+    ``limits`` is refused before the schema's validation runs. A text longer
+    than :attr:`MAX_CACHED_CHARS` is prepared every time and never kept, so the
+    cache holds a few megabytes at most, not ``size`` bodies of the largest size.
     """
+
+    MAX_CACHED_CHARS = 16 * 1024
 
     def __init__(
         self,
@@ -134,11 +138,18 @@ class DocumentCache:
                 self._entries.move_to_end(query)
                 return found
         prepared = self._prepare(query)
+        if len(query) > self.MAX_CACHED_CHARS:
+            return prepared
         with self._lock:
             self._entries[query] = prepared
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
         return prepared
+
+    def __contains__(self, query: object) -> bool:
+        """Whether a query text is kept prepared."""
+        with self._lock:
+            return query in self._entries
 
     def _prepare(self, query: str) -> Prepared:
         try:

@@ -59,6 +59,8 @@ class FakeLogScale:
     ``with``) serves it at :attr:`url`. The state can be read through
     :attr:`store`, arranged with :meth:`login`, :meth:`api_token` and
     :attr:`clock`, queried with :meth:`execute`, and put back with :meth:`reset`.
+    ``journal_size`` keeps only that many of the newest requests in :attr:`journal`
+    (all of them by default).
     """
 
     def __init__(
@@ -70,11 +72,12 @@ class FakeLogScale:
         app_options: AppOptions | None = None,
         wall_clock: bool = False,
         rate_limit: RateLimit | None = None,
+        journal_size: int | None = None,
     ) -> None:
         self.seed_options = seed_options or SeedOptions()
         dataset = cached_dataset(self.seed_options)
         self.store = Store(dataset, Clock(dataset.start_ms, wall=wall_clock))
-        self.journal = Journal()
+        self.journal = Journal(maxlen=journal_size)
         self.app = LogScaleApp(self.store, journal=self.journal, options=app_options)
         self.app.faults.seed = self.seed_options.seed
         self.app.rate_limiter.limit = self._base_rate_limit = rate_limit
@@ -84,17 +87,23 @@ class FakeLogScale:
 
     def start(self) -> FakeLogScale:
         """Start serving on the host and port given (a free port for 0)."""
+        self.faults.open()
         self.server.start()
         return self
 
     def stop(self) -> None:
         """Stop serving and release the port; the state stays readable."""
-        self.faults.interrupt()  # delayed requests would hold the stop up
+        self.faults.close()  # delayed requests, even ones arriving now, would hold the stop up
         self.server.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the fake is serving (started and not stopped since)."""
+        return self.server.is_running
 
     def __enter__(self) -> FakeLogScale:
         # logscale_server_factory hands out started servers, to be used in a with block
-        return self if self.server.is_running else self.start()
+        return self if self.running else self.start()
 
     def __exit__(
         self,
@@ -301,7 +310,8 @@ class FakeLogScale:
     def post(self, body: str | bytes, *, token: str | None = None) -> tuple[int, Any]:
         """POST a raw body to ``/graphql``; returns the status and the JSON body (text if not JSON).
 
-        No Authorization header is sent when ``token`` is None or empty.
+        A ``str`` body is sent as UTF-8. No Authorization header is sent when
+        ``token`` is None or empty.
         """
         headers = {"Content-Type": "application/json"}
         if token:
@@ -311,7 +321,8 @@ class FakeLogScale:
             address.hostname or "127.0.0.1", address.port, timeout=30
         )
         try:
-            connection.request("POST", "/graphql", body=body, headers=headers)
+            data = body.encode() if isinstance(body, str) else body  # not http.client's Latin-1
+            connection.request("POST", "/graphql", body=data, headers=headers)
             response = connection.getresponse()
             raw = response.read()
         finally:

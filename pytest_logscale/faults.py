@@ -17,13 +17,11 @@ from __future__ import annotations
 import math
 import random
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from typing import Any
-
-from graphql import GraphQLError, GraphQLResolveInfo
 
 __all__ = [
     "Fault",
@@ -31,8 +29,6 @@ __all__ = [
     "FaultPlan",
     "FaultRule",
     "Fired",
-    "cut_answer",
-    "failing_root_field",
 ]
 
 #: The longest delay a fault may ask for, in seconds: long enough for any client timeout.
@@ -127,7 +123,8 @@ class Fault:
                     f"seconds ({self.seconds:g} s)"
                 )
         elif kind is FaultKind.TRUNCATED_BODY and self.keep_bytes is not None:
-            _whole(self.keep_bytes, "keep_bytes of a truncated body", 0, 2**31)
+            # 0 would send nothing: a dropped connection, not a truncated body
+            _whole(self.keep_bytes, "keep_bytes of a truncated body", 1, 2**31)
 
     # -- making one -------------------------------------------------------------------------
 
@@ -168,10 +165,10 @@ class Fault:
 
     @classmethod
     def truncated_body(cls, keep_bytes: int | None = None) -> Fault:
-        """Run the request, then send only ``keep_bytes`` of the body (default: half) and close.
+        """Run the request, then send only ``keep_bytes`` (1 or more) of the body and close.
 
-        The ``Content-Length`` header still gives the whole body's length, and
-        at least one byte is always missing.
+        By default half of the body is kept. The ``Content-Length`` header still
+        gives the whole body's length, and at least one byte is always missing.
         """
         return cls(FaultKind.TRUNCATED_BODY, keep_bytes=keep_bytes)
 
@@ -214,15 +211,6 @@ class Fault:
         wanted = length // 2 if self.keep_bytes is None else self.keep_bytes
         return max(0, min(wanted, length - 1))
 
-    def to_json(self) -> dict[str, Any]:
-        """The fault as a state file writes it (see docs/state-file.md)."""
-        data: dict[str, Any] = {"fault": self.kind.value}
-        for key, attribute in _JSON_KEYS[self.kind].items():
-            value = getattr(self, attribute)
-            if value is not None or key == "retryAfter":  # null there means: no header
-                data[key] = value
-        return data
-
 
 def _check_status(code: object) -> None:
     if isinstance(code, bool) or not isinstance(code, int):
@@ -242,17 +230,6 @@ def _default_message(code: int) -> str:
     return f"{phrase} (a fault injected by pytest-logscale)"
 
 
-#: The JSON keys each fault takes in a state file, beside "fault" and the rule's keys.
-_JSON_KEYS: dict[FaultKind, dict[str, str]] = {
-    FaultKind.STATUS: {"status": "code", "message": "message", "html": "html"},
-    FaultKind.GRAPHQL_ERROR: {"message": "message"},
-    FaultKind.RATE_LIMITED: {"retryAfter": "retry_after", "message": "message"},
-    FaultKind.DELAY: {"seconds": "seconds", "upTo": "up_to"},
-    FaultKind.DROPPED_CONNECTION: {},
-    FaultKind.TRUNCATED_BODY: {"keepBytes": "keep_bytes"},
-}
-_RULE_KEYS = {"times": "times", "operationName": "operation_name", "rootField": "root_field"}
-_REQUIRED = {FaultKind.STATUS: "status", FaultKind.DELAY: "seconds"}
 _INTROSPECTION = frozenset({"__schema", "__type"})  # root fields that no schema type lists
 
 
@@ -289,15 +266,6 @@ class FaultRule:
         if self.operation_name is not None and operation_name != self.operation_name:
             return False
         return self.root_field is None or self.root_field in root_fields
-
-    def to_json(self) -> dict[str, Any]:
-        """The rule as a state file writes it: the fault's keys, then uses left and matchers."""
-        data = self.fault.to_json()
-        for name, attribute in _RULE_KEYS.items():
-            value = self.remaining if name == "times" else getattr(self, attribute)
-            if value is not None:
-                data[name] = value
-        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,6 +314,7 @@ class FaultPlan:
         self._wake = threading.Event()
         self._generation = 0  # moves on at each interrupt: a delay taken before it never waits
         self._sleepers = 0
+        self._closed = False  # the server is stopping: no delay waits at all
 
     # -- arranging --------------------------------------------------------------------------
 
@@ -365,14 +334,14 @@ class FaultPlan:
         cleared. Raises ValueError for a bad ``times``, an empty operation
         name or a root field the schema does not have.
         """
-        rule = self._checked(FaultRule(fault, times, operation_name, root_field))
+        rule = self.checked(FaultRule(fault, times, operation_name, root_field))
         with self._lock:
             self._adopt(rule)
             self._rules.append(rule)
         return rule
 
-    def _checked(self, rule: FaultRule) -> FaultRule:
-        """The rule, if this schema has its root field."""
+    def checked(self, rule: FaultRule) -> FaultRule:
+        """The rule, if this schema has its root field; else ValueError naming the known ones."""
         if rule.root_field is not None and rule.root_field not in self.root_fields:
             known = ", ".join(sorted(self.root_fields))
             raise ValueError(f"the schema has no root field {rule.root_field!r} (known: {known})")
@@ -408,6 +377,17 @@ class FaultPlan:
             wake, self._wake = self._wake, threading.Event()
         wake.set()
 
+    def close(self) -> None:
+        """Cut short every delay, now and until :meth:`open` (the server is stopping)."""
+        with self._lock:
+            self._closed = True
+        self.interrupt()
+
+    def open(self) -> None:
+        """Let delays wait again (the server is starting)."""
+        with self._lock:
+            self._closed = False
+
     # -- reading ----------------------------------------------------------------------------
 
     @property
@@ -421,45 +401,6 @@ class FaultPlan:
 
     def __len__(self) -> int:
         return len(self.rules)
-
-    def to_json(self) -> list[dict[str, Any]]:
-        """The rules with uses left, as a state file writes them."""
-        return [rule.to_json() for rule in self.rules]
-
-    def from_json(self, entries: object) -> list[FaultRule]:
-        """Rules from a state file's ``faults`` array; ValueError says which entry and why."""
-        if not isinstance(entries, list):
-            raise ValueError(f"faults: must be a JSON array, not {entries!r:.60}")
-        rules = []
-        for index, entry in enumerate(entries):
-            try:
-                rules.append(self._rule_from_json(entry))
-            except (TypeError, ValueError) as error:
-                raise ValueError(f"faults[{index}]: {error}") from None
-        return rules
-
-    def _rule_from_json(self, entry: object) -> FaultRule:
-        if not isinstance(entry, Mapping):
-            raise ValueError(f"must be a JSON object, not {entry!r:.60}")
-        name = entry.get("fault")
-        kind = next((k for k in FaultKind if k.value == name), None)
-        if kind is None:
-            known = ", ".join(k.value for k in FaultKind)
-            given = "missing" if "fault" not in entry else f"{name!r}"
-            raise ValueError(f"'fault' must be one of {known}; it is {given}")
-        keys = _JSON_KEYS[kind]
-        for key in entry:
-            if key != "fault" and key not in keys and key not in _RULE_KEYS:
-                allowed = ", ".join(["fault", *keys, *_RULE_KEYS])
-                raise ValueError(f"unknown key {key!r} for a {name} fault (known: {allowed})")
-        required = _REQUIRED.get(kind)
-        if required is not None and required not in entry:
-            raise ValueError(f"a {name} fault needs {required!r}")
-        arguments = {attribute: entry[key] for key, attribute in keys.items() if key in entry}
-        if kind is FaultKind.RATE_LIMITED:
-            arguments.setdefault("retry_after", 1)  # as Fault.rate_limited()
-        matchers = {attribute: entry[key] for key, attribute in _RULE_KEYS.items() if key in entry}
-        return self._checked(FaultRule(Fault(kind, **arguments), **matchers))
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -482,10 +423,11 @@ class FaultPlan:
     def sleep(self, fired: Fired) -> bool:
         """Wait a delay out; False when :meth:`clear` or :meth:`interrupt` came since it was taken.
 
-        Without a wait when one came before the request even began to wait.
+        Without a wait when one came before the request even began to wait, or
+        while the plan is closed.
         """
         with self._lock:
-            if fired.generation != self._generation:
+            if self._closed or fired.generation != self._generation:
                 return False
             wake = self._wake
             self._sleepers += 1
@@ -494,26 +436,3 @@ class FaultPlan:
         finally:
             with self._lock:
                 self._sleepers -= 1
-
-
-def failing_root_field(root_field: str, message: str | None) -> Callable[..., Any]:
-    """A graphql-core middleware raising a GraphQL error at ``root_field`` instead of resolving."""
-    text = (
-        message or "Internal error while resolving this field (a fault injected by pytest-logscale)"
-    )
-
-    def middleware(
-        resolve: Callable[..., Any], root: Any, info: GraphQLResolveInfo[Any], **args: Any
-    ) -> Any:
-        if info.path.prev is None and info.field_name == root_field:
-            raise GraphQLError(text)
-        return resolve(root, info, **args)
-
-    return middleware
-
-
-def cut_answer(payload: bytes, kept: int) -> Iterator[bytes]:
-    """A WSGI body that sends ``kept`` bytes, then aborts the connection (the server closes it)."""
-    if kept:
-        yield payload[:kept]
-    raise ConnectionAbortedError("an injected fault cut the answer short")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,10 +112,23 @@ class Exchange:
 
 @dataclass
 class Journal:
-    """The exchanges of the current test, oldest first; thread-safe."""
+    """The exchanges of the current test, oldest first; thread-safe.
 
-    _entries: list[Exchange] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    With ``maxlen`` only the newest ``maxlen`` exchanges are kept (``serve``
+    keeps 1,000); without it, every one.
+    """
+
+    maxlen: int | None = None
+    _entries: deque[Exchange] = field(init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        maxlen = self.maxlen
+        if maxlen is not None and (
+            isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1
+        ):
+            raise ValueError(f"Journal maxlen must be a whole number of at least 1, not {maxlen!r}")
+        self._entries = deque(maxlen=maxlen)
 
     def record(self, exchange: Exchange) -> None:
         """Add an exchange (the server does this for every request)."""

@@ -81,7 +81,8 @@ class RateLimiter:
     """Counts the requests of each token in a sliding window; thread-safe.
 
     Only admitted requests count, so a client that keeps retrying too early
-    does not push its own window further away.
+    does not push its own window further away. When the clock is set back,
+    requests counted at instants now in the future are forgotten.
     """
 
     def __init__(self, clock: Clock, limit: RateLimit | None = None) -> None:
@@ -118,6 +119,8 @@ class RateLimiter:
             seen = self._seen.setdefault(token, deque())
             while seen and seen[0] <= now - limit.window_ms:
                 seen.popleft()
+            while seen and seen[-1] > now:  # counted before clock.set() moved time back
+                seen.pop()
             if len(seen) < limit.requests:
                 seen.append(now)
                 return None

@@ -19,6 +19,7 @@ from typing import Any
 
 from . import ordering
 from .dataset import Dataset
+from .faultfile import rules_from_json, rules_to_json
 from .faults import FaultPlan, FaultRule
 from .records import Ending, Session, SessionSettings
 from .seeding import SeedOptions
@@ -132,7 +133,7 @@ def dump(options: SeedOptions, store: Store, faults: FaultPlan | None = None) ->
         "serial": changes.serial,
     }
     if faults is not None and len(faults):  # new keys only when used: older releases still read
-        data["faults"] = faults.to_json()
+        data["faults"] = rules_to_json(faults)
     return data
 
 
@@ -178,6 +179,8 @@ def read(path: str | os.PathLike[str]) -> object:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except json.JSONDecodeError as error:
         raise StateError(f"{name}: not JSON: {error}") from None
+    except RecursionError:  # arrays or objects nested thousands deep
+        raise StateError(f"{name}: not JSON: nested too deeply to read") from None
     except _Invalid as error:
         raise StateError(f"{name}: {error}") from None
 
@@ -215,7 +218,7 @@ def _faults(document: object, faults: FaultPlan | None) -> list[FaultRule]:
         return []
     if faults is None:
         raise _Invalid("faults", "this fake takes no faults")
-    return faults.from_json(document["faults"])
+    return rules_from_json(faults, document["faults"])
 
 
 def _parse(data: object, dataset_for: DatasetFor) -> tuple[SeedOptions, Dataset, Changes]:

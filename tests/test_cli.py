@@ -316,6 +316,7 @@ def test_state_and_dump_state_may_be_one_file_and_an_idle_run_keeps_it_byte_for_
     [
         (None, "no such file"),
         ("{not json", "not JSON: Expecting property name"),
+        ("[" * 100_000 + "]" * 100_000, "not JSON: nested too deeply"),
         ('{"format": "pytest-logscale-state", "version": 7}', "version 7 is not supported"),
         ('{"format": "pytest-logscale-state", "version": 1, "extra": 1}', "unknown key 'extra'"),
         ('["pytest-logscale-state"]', "must be a JSON object, not an array"),

@@ -23,7 +23,7 @@ from gql.transport.exceptions import (
 )
 from gql.transport.requests import RequestsHTTPTransport
 from serve_process import ServeProcess
-from test_http import TIMEOUT, gql, post
+from test_http import TIMEOUT, gql, padded, post
 
 from pytest_logscale import FakeLogScale, Fault, FaultPlan, StateError
 from pytest_logscale.plugin import LogScaleServerFactory
@@ -31,6 +31,7 @@ from pytest_logscale.plugin import LogScaleServerFactory
 LISTING = "query Listing { sessions(limit: 2) { totalResults } }"
 ME = "query Me { currentUser { username } }"
 LOGOUT = "mutation { logoutOfSession }"
+BAD_VARIABLES = "query($x: Int) { sessions(limit: $x) { totalResults } }"
 DOCS = Path(__file__).parent.parent / "docs"
 
 #: One of each kind, for the properties every fault shares.
@@ -153,6 +154,7 @@ def test_a_status_fault_with_html_sends_the_page_as_a_proxy_would(
     assert response.status_code == 502
     assert response.headers["Content-Type"] == "text/html; charset=utf-8"
     assert response.text == page
+    assert logscale_server.journal[0].response == page  # the text, as it was not JSON
 
 
 def test_a_status_fault_does_not_run_the_request(logscale_server: FakeLogScale) -> None:
@@ -330,6 +332,32 @@ def test_a_delay_taken_before_a_clear_does_not_wait_at_all() -> None:
     started = time.monotonic()
     assert plan.sleep(fired) is False
     assert time.monotonic() - started < 10
+
+
+def test_a_delay_taken_after_stop_began_does_not_wait_until_the_plan_opens_again() -> None:
+    plan = FaultPlan()
+    plan.add(Fault.delay(300), times=1)
+    plan.close()  # what FakeLogScale.stop() does first: the server may still take requests
+    fired = plan.take(None, ("sessions",))
+    assert fired is not None
+    started = time.monotonic()
+    assert plan.sleep(fired) is False
+    assert time.monotonic() - started < 10
+    plan.open()  # what start() does
+    plan.add(Fault.delay(0.01), times=1)
+    fired = plan.take(None, ("sessions",))
+    assert fired is not None and plan.sleep(fired) is True
+
+
+def test_a_stopped_and_started_server_delays_again(
+    logscale_server_factory: LogScaleServerFactory,
+) -> None:
+    server = logscale_server_factory()
+    server.stop()
+    server.start()
+    server.faults.add(Fault.delay(0.01), times=1)
+    assert send(server, ME).status_code == 200
+    assert server.journal[-1].fault == "delay 0.01 s"
 
 
 def test_stop_cuts_a_running_delay_short(
@@ -521,6 +549,19 @@ def test_requests_refused_anyway_are_answered_as_usual_and_use_up_no_fault(
     assert send(logscale_server, ME).status_code == 503
 
 
+def test_bad_variables_and_a_too_large_body_use_up_no_fault(
+    logscale_server: FakeLogScale,
+) -> None:
+    rule = logscale_server.faults.add(Fault.status(503), times=1)
+    bad = gql(BAD_VARIABLES, variables={"x": "notanint"})
+    response = post(logscale_server, bad)
+    assert response.status_code == 400
+    assert "$x" in response.json()["errors"][0]["message"]
+    assert post(logscale_server, padded((1 << 20) + 1)).status_code == 413
+    assert rule.fired == 0
+    assert send(logscale_server, ME).status_code == 503
+
+
 # -- through gql --------------------------------------------------------------------------------
 
 
@@ -642,6 +683,10 @@ BAD_FAULTS: dict[str, tuple[Callable[[], object], str]] = {
     "negative retry": (lambda: Fault.rate_limited(-1), "Retry-After must be a whole number"),
     "fractional retry": (lambda: Fault.rate_limited(1.5), "not 1.5"),  # type: ignore[arg-type]
     "negative keep": (lambda: Fault.truncated_body(-1), "keep_bytes of a truncated body"),
+    "zero keep": (
+        lambda: Fault.truncated_body(0),
+        "keep_bytes of a truncated body must be a whole number from 1 .*not 0",
+    ),
 }
 
 

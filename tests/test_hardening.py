@@ -20,6 +20,7 @@ from graphql import get_introspection_query
 from serve_process import ServeProcess, run_serve
 
 from pytest_logscale import AppOptions, FakeLogScale
+from pytest_logscale.documents import DocumentCache
 from pytest_logscale.ids import token_digest
 from pytest_logscale.plugin import LogScaleServerFactory
 
@@ -194,6 +195,23 @@ def test_a_huge_repetitive_document_is_refused_before_validation_by_default(
     assert_still_answers(logscale_server)
 
 
+def test_a_long_document_is_answered_but_not_kept_in_the_document_cache(
+    logscale_server: FakeLogScale,
+) -> None:
+    documents = logscale_server.app.documents
+    short = "{ currentUser { id } }"
+    long = "{ currentUser { id } }\n# " + "x" * DocumentCache.MAX_CACHED_CHARS
+    for query in (short, long, long):
+        response = ask(logscale_server, query)
+        assert response.status_code == 200, response.text
+        assert response.json() == {"data": {"currentUser": {"id": logscale_server.owner().id}}}
+    assert short in documents
+    assert long not in documents
+    bad = "{ nope }\n# " + "x" * DocumentCache.MAX_CACHED_CHARS
+    assert "nope" in refusal(logscale_server, bad)
+    assert bad not in documents
+
+
 # -- the cap on limit ------------------------------------------------------------------------------
 
 
@@ -273,6 +291,8 @@ def test_explorer_off_answers_405_and_post_still_works(closed: FakeLogScale, met
     response = requests.request(method, closed.graphql_url, timeout=TIMEOUT)
     assert response.status_code == 405
     assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Allow"] == "POST"
+    assert requests.put(closed.graphql_url, timeout=TIMEOUT).headers["Allow"] == "POST"
     if method == "GET":
         assert messages(response) == ["The explorer is switched off; send queries with POST."]
     assert_still_answers(closed)

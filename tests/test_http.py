@@ -375,7 +375,18 @@ def test_other_methods_on_graphql_get_405_with_an_allow_header(
 ) -> None:
     response = requests.request(method, logscale_server.graphql_url, timeout=TIMEOUT)
     assert response.status_code == 405
-    assert response.headers["Allow"] == "GET, POST"
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+    assert method in error_messages(response)[0]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_other_methods_on_the_status_endpoint_get_405_allowing_get_and_head(
+    logscale_server: FakeLogScale, method: str
+) -> None:
+    url = logscale_server.url + "/api/v1/status"
+    response = requests.request(method, url, timeout=TIMEOUT)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD"
     assert method in error_messages(response)[0]
 
 
@@ -460,3 +471,13 @@ def test_the_server_still_answers_after_a_burst_of_bad_requests(
     ):
         send_raw(logscale_server, garbage)
     assert post(logscale_server, CURRENT_USER).status_code == 200
+
+
+def test_the_handles_post_sends_a_text_body_as_utf8(logscale_server: FakeLogScale) -> None:
+    query = "{ currentUser { id } } # snowman ☃, euro €"
+    status, answer = logscale_server.post(
+        json.dumps({"query": query}, ensure_ascii=False), token=logscale_server.token
+    )
+    assert status == 200, answer
+    assert answer == {"data": {"currentUser": {"id": logscale_server.owner().id}}}
+    assert logscale_server.journal[-1].query == query

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from pytest_logscale import FakeLogScale
+from pytest_logscale import FakeLogScale, cli
+from pytest_logscale.journal import Exchange, Journal
 
 REVOKE_INLINE = 'mutation { revokeSession(input: {id: "%s", revocationType: Session}) }'
 REVOKE_VARIABLES = """
@@ -167,3 +168,32 @@ def test_format_cuts_long_responses_and_says_when_empty(logscale_server: FakeLog
     assert len(line) == len("  response: ") + 501 and line.endswith("…")
     logscale_server.journal.clear()
     assert len(logscale_server.journal) == 0
+
+
+def test_a_journal_with_maxlen_keeps_the_newest_entries() -> None:
+    journal = Journal(maxlen=2)
+    for status in (200, 400, 401):
+        journal.record(Exchange(method="POST", path="/graphql", status=status))
+    assert [e.status for e in journal] == [400, 401]
+    assert (len(journal), journal[0].status, journal[-1].status) == (2, 400, 401)
+    assert Journal().maxlen is None
+
+
+@pytest.mark.parametrize("maxlen", [0, -1, True, 1.5])
+def test_a_journal_maxlen_must_be_a_whole_number_of_at_least_one(maxlen: object) -> None:
+    with pytest.raises(ValueError, match="maxlen"):
+        Journal(maxlen=maxlen)  # type: ignore[arg-type]
+
+
+def test_a_fake_made_with_a_journal_size_keeps_that_many_requests() -> None:
+    with FakeLogScale(journal_size=3).start() as fake:
+        for _ in range(5):
+            fake.execute("{ currentUser { id } }")
+        fake.execute("{ nope }")
+        assert len(fake.journal) == 3
+        assert fake.journal[-1].status == 400
+
+
+def test_serve_keeps_a_bounded_journal() -> None:
+    fake = cli._fake(cli._parser().parse_args(["serve"]))
+    assert fake.journal.maxlen == cli.SERVE_JOURNAL_SIZE == 1000

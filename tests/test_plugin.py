@@ -162,6 +162,33 @@ def test_the_handle_arranges_users_sessions_tokens_and_time(pytester: pytest.Pyt
     run(pytester).assert_outcomes(passed=1)
 
 
+def test_a_test_stopping_the_shared_server_does_not_break_the_next_ones(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(
+        """
+        ME = "{ currentUser { id } }"
+
+
+        def test_with_block(logscale_server):
+            with logscale_server:
+                assert logscale_server.execute(ME)["data"]["currentUser"]
+            assert not logscale_server.running
+
+
+        def test_after_the_with_block(logscale_server):
+            assert logscale_server.running
+            assert logscale_server.execute(ME)["data"]["currentUser"]
+            logscale_server.stop()
+
+
+        def test_after_stop(logscale_server):
+            assert logscale_server.execute(ME)["data"]["currentUser"]
+        """
+    )
+    run(pytester).assert_outcomes(passed=3)
+
+
 # -- the marker --------------------------------------------------------------------------
 
 

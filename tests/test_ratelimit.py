@@ -9,8 +9,8 @@ import requests
 from gql import gql as document
 from gql.transport.exceptions import TransportQueryError
 from serve_process import ServeProcess, run_serve
-from test_faults import gql_client
-from test_http import TIMEOUT, gql, post
+from test_faults import BAD_VARIABLES, gql_client
+from test_http import TIMEOUT, gql, padded, post
 
 from pytest_logscale import Clock, FakeLogScale, Fault, RateLimit
 from pytest_logscale.plugin import LogScaleServerFactory
@@ -98,6 +98,14 @@ def test_requests_refused_before_the_limit_do_not_count(logscale_server: FakeLog
     assert post(logscale_server, ME, token="no-such-token").status_code == 401
     assert post(logscale_server, "not json").status_code == 400
     assert post(logscale_server, gql("{ nope }")).status_code == 400
+    assert statuses(logscale_server, 2) == [200, 429]
+
+
+def test_bad_variables_and_a_too_large_body_do_not_count(logscale_server: FakeLogScale) -> None:
+    logscale_server.rate_limit = RateLimit.per(1, seconds=10)
+    bad = gql(BAD_VARIABLES, variables={"x": "notanint"})
+    assert post(logscale_server, bad).status_code == 400
+    assert post(logscale_server, padded((1 << 20) + 1)).status_code == 413
     assert statuses(logscale_server, 2) == [200, 429]
 
 
@@ -201,6 +209,21 @@ def test_the_limiter_counts_per_token_on_its_clock() -> None:
     assert limiter.admit("a") is None
     limiter.clear()
     assert [limiter.admit("a"), limiter.admit("a")] == [None, None]
+
+
+def test_the_clock_set_back_forgets_requests_counted_in_its_future(
+    logscale_server: FakeLogScale,
+) -> None:
+    logscale_server.rate_limit = RateLimit.per(2, seconds=60)
+    start = logscale_server.clock.now
+    assert statuses(logscale_server, 1) == [200]
+    logscale_server.clock.advance(seconds=30)
+    assert statuses(logscale_server, 2) == [200, 429]
+    logscale_server.clock.set(start - timedelta(hours=1))
+    assert statuses(logscale_server, 2) == [200, 200]
+    refused = post(logscale_server, ME)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "60"
 
 
 def test_a_limiter_without_a_limit_admits_everything() -> None:

@@ -246,6 +246,7 @@ def test_dumping_into_a_missing_directory_is_a_state_error(
         (b"\xff\xfe{}", "not UTF-8 text"),
         (b"", "not JSON: Expecting value: line 1 column 1"),
         (b'{"format": "pytest-logscale-state",', "not JSON: "),
+        (b"[" * 100_000 + b"]" * 100_000, "not JSON: nested too deeply"),
         (b'{"format": 1, "format": 2}', "key 'format' appears twice in one object"),
         (b"[]", "must be a JSON object, not an array"),
     ],
