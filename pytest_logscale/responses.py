@@ -50,7 +50,16 @@ def encode(body: Any) -> bytes:
 
 
 class ResponseCache:
-    """The most recent ``size`` answers, each valid only for the state it was read from."""
+    """The most recent ``size`` answers, each valid only for the state it was read from.
+
+    Client input bounds what is kept: an answer is not kept when its query text
+    and variables together are longer than :attr:`MAX_KEY_CHARS`, or when its
+    encoding is larger than :attr:`MAX_ANSWER_BYTES`, so the cache stays
+    small whatever clients send.
+    """
+
+    MAX_KEY_CHARS = 16 * 1024
+    MAX_ANSWER_BYTES = 1 << 20
 
     def __init__(self, store: Store, *, size: int = 64) -> None:
         self._store = store
@@ -81,11 +90,21 @@ class ResponseCache:
         with self._lock:
             return key, self._entries.get(key)
 
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
     def keep(self, key: Key, data: Mapping[str, Any]) -> EncodedAnswer:
         """Encode ``{"data": data}``; keep it if the state is still the one ``key`` names."""
         answer = EncodedAnswer({"data": data})
         store = self._store
-        if self._size and key[5] == store.version and key[6] == store.clock.now_ms():
+        if (
+            self._size
+            and len(key[0]) + len(key[2] or "") <= self.MAX_KEY_CHARS
+            and len(answer.payload) <= self.MAX_ANSWER_BYTES
+            and key[5] == store.version
+            and key[6] == store.clock.now_ms()
+        ):
             with self._lock:
                 if len(self._entries) >= self._size:
                     self._entries.clear()

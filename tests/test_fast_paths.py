@@ -19,6 +19,7 @@ from pytest_logscale.dataset import search_text
 from pytest_logscale.executor import FastPath
 from pytest_logscale.records import Level, Order, RevocationType, SortBy
 from pytest_logscale.resolvers import Context
+from pytest_logscale.responses import ResponseCache
 from pytest_logscale.seeding import SeedOptions
 from pytest_logscale.server import ThreadedServer
 from pytest_logscale.stamps import StampedDict
@@ -254,6 +255,21 @@ def test_the_same_query_in_the_same_state_is_answered_from_the_kept_bytes() -> N
         assert fake.journal[2].response == {
             "data": {"sessions": fake.journal[2].response["data"]["sessions"]}
         }
+
+
+def test_answers_to_long_queries_or_of_large_size_are_not_kept() -> None:
+    with FakeLogScale(SeedOptions(seed=3)) as fake:
+        cache = fake.app.responses
+        padding = "#" + "x" * ResponseCache.MAX_KEY_CHARS + "\n"
+        for _ in range(2):
+            assert "errors" not in fake.execute(padding + CACHED_QUERIES[0])
+        assert len(cache) == 0
+        first = fake.execute(CACHED_QUERIES[0])
+        assert len(cache) == 1
+        cache.MAX_ANSWER_BYTES = 10  # on this cache only: every new answer is too big to keep
+        fake.execute(CACHED_QUERIES[1], {"active": False})
+        assert len(cache) == 1
+        assert fake.execute(CACHED_QUERIES[0]) == first  # the one kept is still served
 
 
 def test_answers_differ_by_session_and_variables() -> None:
