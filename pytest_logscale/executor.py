@@ -179,6 +179,17 @@ def _reader(field: Any) -> _Read:
     return read_leaf
 
 
+def _serialized(coerce: Callable[[Any], Any], value: Any) -> Any:
+    """A leaf value serialized by its type; graphql-core reports the ones that do not serialize."""
+    try:
+        coerced = coerce(value)
+    except Exception:
+        raise _Fallback from None
+    if coerced is None or coerced is Undefined:
+        raise _Fallback
+    return coerced
+
+
 class _Compiler:
     def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
         self.schema = schema
@@ -244,13 +255,7 @@ class _Compiler:
                     return value  # what the built-in scalar's coercion returns for it
                 if value is None:
                     raise _Fallback
-                try:
-                    coerced = coerce_required(value)
-                except Exception:
-                    raise _Fallback from None
-                if coerced is None or coerced is Undefined:
-                    raise _Fallback
-                return coerced
+                return _serialized(coerce_required, value)
 
             return required_leaf
         if isinstance(kind, GraphQLNonNull):
@@ -281,13 +286,7 @@ class _Compiler:
             def leaf(value: Any, run: _Run, path: Path | None) -> Any:
                 if value is None or type(value) is exact_type:
                     return value
-                try:
-                    coerced = coerce(value)
-                except Exception:
-                    raise _Fallback from None
-                if coerced is Undefined or coerced is None:
-                    raise _Fallback
-                return coerced
+                return _serialized(coerce, value)
 
             return leaf
         if isinstance(kind, GraphQLObjectType) and kind.is_type_of is None:
