@@ -14,14 +14,30 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .store import Caller, Store
 
-__all__ = ["EncodedAnswer", "ResponseCache", "encode"]
+__all__ = ["EncodedAnswer", "Pending", "ResponseCache", "encode"]
 
 #: The key of one answer: query, operation name, variables, user, session, version, clock.
 Key = tuple[str, str | None, str | None, str, str | None, Hashable, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A request between :meth:`ResponseCache.lookup` and :meth:`ResponseCache.keep`.
+
+    ``key`` names the state by value, so that an answer serves again when the same
+    state comes back (the seeded state after every reset). ``guard`` holds counters
+    that never repeat: an answer is kept only if neither moved while it was
+    computed, so one computed across a change is never filed under a state that
+    came back meanwhile.
+    """
+
+    key: Key
+    guard: tuple[int, int]
 
 
 class EncodedAnswer(dict[str, Any]):
@@ -69,13 +85,14 @@ class ResponseCache:
 
     def lookup(
         self, query: str, operation_name: str | None, variables: Any, caller: Caller
-    ) -> tuple[Key, EncodedAnswer | None]:
-        """The key of a request in the state now, and the answer kept for it if any.
+    ) -> tuple[Pending, EncodedAnswer | None]:
+        """The request in the state now, and the answer kept for it if any.
 
         Call it after authenticating (which may record activity) and before
-        running the query; give the key to :meth:`keep`.
+        running the query; give the pending request to :meth:`keep`.
         """
         store = self._store
+        guard = (store.generation, store.clock.moves)
         key: Key = (
             query,
             operation_name,
@@ -85,21 +102,24 @@ class ResponseCache:
             store.version,
             store.clock.now_ms(),
         )
+        pending = Pending(key, guard)
         if not self._size:
-            return key, None
+            return pending, None
         with self._lock:
-            return key, self._entries.get(key)
+            return pending, self._entries.get(key)
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
 
-    def keep(self, key: Key, data: Mapping[str, Any]) -> EncodedAnswer:
-        """Encode ``{"data": data}``; keep it if the state is still the one ``key`` names."""
+    def keep(self, pending: Pending, data: Mapping[str, Any]) -> EncodedAnswer:
+        """Encode ``{"data": data}``; keep it if nothing changed since ``pending`` was looked up."""
         answer = EncodedAnswer({"data": data})
         store = self._store
+        key = pending.key
         if (
             self._size
+            and pending.guard == (store.generation, store.clock.moves)
             and len(key[0]) + len(key[2] or "") <= self.MAX_KEY_CHARS
             and len(answer.payload) <= self.MAX_ANSWER_BYTES
             and key[5] == store.version

@@ -158,6 +158,11 @@ class Store:
         )
 
     @property
+    def generation(self) -> int:
+        """Grows with every change, reset or load: unlike :attr:`version`, it never repeats."""
+        return self._changes.stamp
+
+    @property
     def dataset(self) -> Dataset:
         """The seeded or loaded data this store started from."""
         return self._base

@@ -272,6 +272,40 @@ def test_answers_to_long_queries_or_of_large_size_are_not_kept() -> None:
         assert fake.execute(CACHED_QUERIES[0]) == first  # the one kept is still served
 
 
+@pytest.mark.parametrize("change", ["reset", "settings and back", "clock and back"])
+def test_an_answer_computed_across_a_change_is_not_kept_when_the_state_comes_back(
+    change: str,
+) -> None:
+    """A request in flight while the state changes and returns must not file its answer."""
+    with FakeLogScale(SeedOptions(seed=3)) as fake:
+        store, cache = fake.store, fake.app.responses
+        caller = store.authenticate(fake.token)
+        settings = fake.organization.settings
+        if change == "settings and back":
+            store.update_session_settings(caller, 1, 1)
+            store.update_session_settings(
+                caller, settings.max_inactivity_period, settings.force_reauthentication_after
+            )
+        pending, kept = cache.lookup(CACHED_QUERIES[2], None, None, caller)
+        assert kept is None
+        version, now = store.version, store.clock.now_ms()
+        if change == "reset":
+            fake.login(fake.member())  # the answer below is computed in this other state
+            fake.reset()
+            caller = store.authenticate(fake.token)
+        elif change == "settings and back":
+            store.update_session_settings(caller, 1, 1)
+            store.update_session_settings(
+                caller, settings.max_inactivity_period, settings.force_reauthentication_after
+            )
+        else:
+            fake.clock.advance(days=1)
+            fake.clock.set(now)
+        assert (store.version, store.clock.now_ms()) == (version, now)  # the same state again
+        cache.keep(pending, {"sessions": {"totalResults": -1}})
+        assert cache.lookup(CACHED_QUERIES[2], None, None, caller)[1] is None
+
+
 def test_answers_differ_by_session_and_variables() -> None:
     with FakeLogScale(SeedOptions(seed=3)) as fake:
         query = CACHED_QUERIES[1]
