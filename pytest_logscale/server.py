@@ -15,6 +15,7 @@ import queue
 import selectors
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
@@ -269,9 +270,17 @@ class _WSGIServer(ThreadedWSGIServer):
                 connection.shutdown(socket.SHUT_RD)
         for _thread in threads:
             self._lead.put(False)  # waiting threads end at once; busy ones after their answer
-        for thread in threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout)
+        others = [t for t in threads if t is not threading.current_thread()]
+        deadline = time.monotonic() + timeout
+        for thread in others:  # one deadline for all, not a timeout each
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            stuck = list(self._connections)
+        for connection in stuck:  # an answer its client does not read: give up on it
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        for thread in others:
+            thread.join(1.0)
 
     def release(self) -> None:
         """Close the listening socket and the wake-up pair."""

@@ -7,6 +7,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -499,3 +500,38 @@ def test_stopping_while_connections_arrive_ends_every_thread() -> None:
         for connection in connections:
             connection.close()
         assert not new_threads(before)
+
+
+def test_clients_that_never_read_their_answers_do_not_outlive_stop() -> None:
+    """Threads blocked writing to clients that read nothing are cut loose within the timeout."""
+    before = set(threading.enumerate())
+    fake = FakeLogScale(SeedOptions(seed=3, users=100, sessions=3000)).start()
+    query = (
+        "{ sessions(level: Organization, onlyActiveSessions: false, limit: 3000)"
+        " { results { id clientInfo ip city country user { id username email } } } }"
+    )
+    body = json.dumps({"query": query}).encode()
+    head = (
+        f"POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {fake.token}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    readers = []
+    try:
+        for _ in range(2):
+            client = socket.create_connection((fake.server.host, fake.server.port), 10)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            for _ in range(20):  # far more answer than the socket buffers hold
+                client.sendall(head + body)
+            readers.append(client)
+        deadline = time.monotonic() + 10
+        while len(fake.journal) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)  # waiting for the server to be stuck writing, not for time to pass
+        started = time.monotonic()
+        fake.server.stop(timeout=0.5)
+        took = time.monotonic() - started
+        assert not new_threads(before), "no thread outlives stop"
+        assert took < 0.5 + 1.0 + 0.5, f"one deadline for every thread, not one each: {took:.2f}s"
+    finally:
+        for client in readers:
+            client.close()
+        fake.stop()
