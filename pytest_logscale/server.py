@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import queue
 import selectors
@@ -57,9 +58,18 @@ class _Handler(WSGIRequestHandler):
         fault), what it yielded until then is sent (perhaps nothing) and the
         connection is closed; Werkzeug's way does the same.
         """
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        codings = _tokens(self.headers.get_all("Transfer-Encoding"))
+        if codings and codings[-1] != "chunked":
+            self._refuse(f"Transfer-Encoding {', '.join(codings)} is not supported: use chunked.")
+            return
+        if len(set(_tokens(self.headers.get_all("Content-Length")))) > 1:
+            self._refuse("The request has several different Content-Length headers.")
+            return
+        if codings:
             super().run_wsgi()
             return
+        if "close" in _tokens(self.headers.get_all("Connection")):
+            self.close_connection = True  # also "TE, close": the standard library wants it alone
         try:
             declared = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -115,6 +125,21 @@ class _Handler(WSGIRequestHandler):
         head = "".join(lines).encode("latin-1")
         self.wfile.write(head + payload if environ["REQUEST_METHOD"] != "HEAD" else head)
 
+    def _refuse(self, message: str) -> None:
+        """Answer 400 and close: the body's framing is unclear, so nothing after it can be read.
+
+        Like other requests the HTTP layer refuses, it never reaches the app or the journal.
+        """
+        payload = json.dumps({"errors": [{"message": message}]}).encode()
+        self.close_connection = True
+        head = (
+            f"{self.protocol_version} 400 Bad Request\r\n"
+            f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+            "Connection: close\r\n\r\n"
+        )
+        self.wfile.write(head.encode("latin-1") + payload)
+
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         self.close_connection = True  # also when the app aborted its answer (Werkzeug's path)
 
@@ -123,6 +148,11 @@ class _Handler(WSGIRequestHandler):
 
     def log_error(self, format: str, *args: Any) -> None:
         log.debug("pytest-logscale: " + format, *args)
+
+
+def _tokens(values: list[str] | None) -> list[str]:
+    """The comma-separated tokens of a header given any number of times, lower case."""
+    return [t.strip().lower() for t in ",".join(values or ()).split(",") if t.strip()]
 
 
 def _no_write(data: bytes) -> None:

@@ -117,6 +117,56 @@ def read_response(connection: socket.socket) -> tuple[str, dict[str, str], bytes
     return status, headers, body
 
 
+def framed_request(token: str, headers: str, body: bytes) -> bytes:
+    """A POST of ``body`` with these extra header lines (each ending in CRLF)."""
+    return (
+        f"POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n{headers}\r\n"
+    ).encode() + body
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ("Content-Length: {n}\r\nContent-Length: {m}\r\n", "several different Content-Length"),
+        ("Transfer-Encoding: gzip\r\nContent-Length: {n}\r\n", "gzip is not supported"),
+        ("Transfer-Encoding: chunked, gzip\r\n", "chunked, gzip is not supported"),
+    ],
+)
+def test_unclear_body_framing_gets_400_and_the_connection_closed(
+    fake: FakeLogScale, headers: str, message: str
+) -> None:
+    """Otherwise the server and the client could disagree on where the next request starts."""
+    body = json.dumps({"query": "{ currentUser { id } }"}).encode()
+    extra = headers.format(n=len(body), m=len(body) + 5)
+    with fake, socket.create_connection((fake.server.host, fake.server.port), 10) as connection:
+        connection.sendall(framed_request(fake.token, extra, body) * 2)
+        status, headers_seen, answer = read_response(connection)
+        assert status == "HTTP/1.1 400 Bad Request"
+        assert headers_seen["connection"] == "close"
+        assert message in json.loads(answer)["errors"][0]["message"]
+        assert connection.recv(65536) == b"", "nothing is read after an unclear body"
+        assert fake.execute("{ currentUser { id } }")["data"]["currentUser"]["id"]
+
+
+def test_equal_repeated_content_lengths_are_one(fake: FakeLogScale) -> None:
+    body = json.dumps({"query": "{ currentUser { id } }"}).encode()
+    extra = f"Content-Length: {len(body)}\r\nContent-Length: {len(body)}\r\n"
+    with fake, socket.create_connection((fake.server.host, fake.server.port), 10) as connection:
+        connection.sendall(framed_request(fake.token, extra, body))
+        assert read_response(connection)[0] == "HTTP/1.1 200 OK"
+
+
+def test_close_among_other_connection_tokens_closes_after_the_answer(fake: FakeLogScale) -> None:
+    body = json.dumps({"query": "{ currentUser { id } }"}).encode()
+    extra = f"Connection: TE, close\r\nTE: trailers\r\nContent-Length: {len(body)}\r\n"
+    with fake, socket.create_connection((fake.server.host, fake.server.port), 10) as connection:
+        connection.sendall(framed_request(fake.token, extra, body))
+        status, headers, _answer = read_response(connection)
+        assert status == "HTTP/1.1 200 OK"
+        assert headers["connection"] == "close"
+        assert connection.recv(65536) == b""
+
+
 def test_one_connection_carries_many_requests(fake: FakeLogScale) -> None:
     body = json.dumps({"query": "{ currentUser { username } }"}).encode()
     request = (
