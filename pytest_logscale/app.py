@@ -280,7 +280,7 @@ class LogScaleApp:
         key, kept = self.responses.lookup(query, name, variables, trace.caller)
         if kept is not None:  # the same query in the same state: the same answer
             return 200, kept, "application/json"
-        fast = self.fast_path.run(prepared.document, name, variables, context)
+        fast = self.fast_path.run(prepared.document, operation, variables, context)
         if fast is not None:  # a plain query that ran without an error: graphql-core's result
             return 200, self.responses.keep(key, fast), "application/json"
         return self._execute(data, prepared.document, context)
@@ -311,8 +311,8 @@ class LogScaleApp:
 
     def _check_variables(self, operation: Operation, variables: dict[str, Any] | None) -> None:
         """Answer 400 when the variables do not fit their types, before the limit and faults."""
-        definitions = operation.definition.variable_definitions if operation.definition else None
-        coerced = get_variable_values(self.schema, definitions or (), variables or {})
+        definitions = operation.definition.variable_definitions or ()
+        coerced = get_variable_values(self.schema, definitions, variables or {})
         if isinstance(coerced, list):  # a request error, so no data (GraphQL spec)
             errors = [_format_error(error) for error in coerced]
             raise _Reject(400, "bad variables", errors=errors)

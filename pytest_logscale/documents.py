@@ -10,6 +10,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -38,14 +39,17 @@ class Operation:
 
     ``selections`` are the root field nodes in document order (fragments
     expanded, aliases kept) and ``definition`` the operation's node: the journal
-    reads each call's arguments from them.
+    reads each call's arguments from them. ``memo`` keeps what those who run the
+    operation work out once from it (the fast path's compiled plan), for as long
+    as the operation is kept.
     """
 
     type: str
     name: str | None
     root_fields: tuple[str, ...]
-    selections: tuple[FieldNode, ...] = field(default=(), compare=False, repr=False)
-    definition: OperationDefinitionNode | None = field(default=None, compare=False, repr=False)
+    selections: tuple[FieldNode, ...] = field(compare=False, repr=False)
+    definition: OperationDefinitionNode = field(compare=False, repr=False)
+    memo: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,8 +34,6 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
     SelectionSetNode,
     get_named_type,
     is_leaf_type,
@@ -43,6 +41,8 @@ from graphql import (
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path, Undefined
+
+from .documents import Operation
 
 __all__ = ["FastPath"]
 
@@ -309,50 +309,43 @@ class _Compiler:
 
 
 class FastPath:
-    """Run plain query operations of a validated document without graphql-core's executor."""
+    """Run plain query operations of a validated document without graphql-core's executor.
+
+    An operation's compiled plan is kept in the operation's own ``memo``, so it
+    lives exactly as long as the prepared document the :class:`DocumentCache`
+    keeps (and no longer, for the long documents it does not keep).
+    """
 
     def __init__(self, schema: GraphQLSchema) -> None:
         self._schema = schema
-        self._plans: dict[tuple[int, str | None], tuple[DocumentNode, list[Any] | None]] = {}
 
-    def _plan(self, document: DocumentNode, operation_name: str | None) -> list[Any] | None:
-        key = (id(document), operation_name)
-        found = self._plans.get(key)
-        if found is not None and found[0] is document:
-            return found[1]
-        plan: list[Any] | None = None
-        operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        chosen = [
-            op
-            for op in operations
-            if operation_name is None or (op.name is not None and op.name.value == operation_name)
-        ]
+    def _plan(self, document: DocumentNode, operation: Operation) -> list[Any] | None:
+        if self in operation.memo:
+            plan: list[Any] | None = operation.memo[self]
+            return plan
+        plan = None
         root = self._schema.query_type
-        if len(chosen) == 1 and chosen[0].operation is OperationType.QUERY and root is not None:
-            operation = chosen[0]
+        definition = operation.definition
+        if operation.type == "query" and root is not None and not definition.directives:
             try:
-                if operation.directives:
-                    raise _Ineligible
-                plan = _Compiler(self._schema, document).object(operation.selection_set, root)
+                plan = _Compiler(self._schema, document).object(definition.selection_set, root)
             except _Ineligible:
                 plan = None
-        if len(self._plans) > 1024:
-            self._plans.clear()
-        self._plans[key] = (document, plan)  # the document is kept, so its id stays its own
+        operation.memo[self] = plan  # plans are this schema's: kept per fast path
         return plan
 
     def run(
         self,
         document: DocumentNode,
-        operation_name: str | None,
+        operation: Operation,
         variables: dict[str, Any] | None,
         context: Any,
     ) -> dict[str, Any] | None:
         """The ``data`` of the result, or None when graphql-core must run this request."""
-        plan = self._plan(document, operation_name)
+        plan = self._plan(document, operation)
         if plan is None:
             return None
-        executor = Executor.build(self._schema, document, None, context, variables, operation_name)
+        executor = Executor.build(self._schema, document, None, context, variables, operation.name)
         if isinstance(executor, list):
             return None  # variables that do not fit: graphql-core reports them
         run = _Run(executor)

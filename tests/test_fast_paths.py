@@ -74,9 +74,11 @@ def by_graphql_core(fake: FakeLogScale, query: str, variables: dict[str, Any]) -
 
 def by_fast_path(fake: FakeLogScale, query: str, variables: dict[str, Any]) -> Any:
     caller = fake.store.authenticate(fake.token)
-    document = fake.app.documents.prepare(query).document
-    assert document is not None
-    return FastPath(fake.app.schema).run(document, None, variables, Context(fake.store, caller))
+    prepared = fake.app.documents.prepare(query)
+    operation = prepared.operation(None)
+    assert prepared.document is not None and operation is not None
+    context = Context(fake.store, caller)
+    return FastPath(fake.app.schema).run(prepared.document, operation, variables, context)
 
 
 @pytest.mark.parametrize("query", FAST)
