@@ -21,6 +21,7 @@ from graphql import DocumentNode, GraphQLError, GraphQLResolveInfo
 from graphql.execution.values import get_variable_values
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
+from .checks import whole_number
 from .documents import DocumentCache, Operation
 from .errors import LogScaleError, Unauthenticated
 from .executor import FastPath
@@ -77,11 +78,7 @@ class AppOptions:
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_depth", "max_aliases", "max_tokens", "max_limit"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"AppOptions.{name} must be a whole number of at least 1, not {value!r}"
-                )
+            whole_number(getattr(self, name), f"AppOptions.{name}", 1)
 
 
 class _Reject(Exception):

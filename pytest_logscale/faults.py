@@ -23,6 +23,8 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
+from .checks import whole_number
+
 __all__ = [
     "Fault",
     "FaultKind",
@@ -46,12 +48,6 @@ class FaultKind(Enum):
     DELAY = "delay"
     DROPPED_CONNECTION = "droppedConnection"
     TRUNCATED_BODY = "truncatedBody"
-
-
-def _whole(value: object, what: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{what} must be a whole number from {low} to {high}, not {value!r}")
-    return value
 
 
 def _seconds(value: object, what: str) -> float:
@@ -114,7 +110,7 @@ class Fault:
         if kind is FaultKind.STATUS:
             _check_status(self.code)
         elif kind is FaultKind.RATE_LIMITED and self.retry_after is not None:
-            _whole(self.retry_after, "Retry-After", 0, MAX_RETRY_AFTER)
+            whole_number(self.retry_after, "Retry-After", 0, MAX_RETRY_AFTER)
         elif kind is FaultKind.DELAY:
             _seconds(self.seconds, "a delay")
             if self.up_to is not None and _seconds(self.up_to, "a delay's up_to") < self.seconds:
@@ -124,7 +120,7 @@ class Fault:
                 )
         elif kind is FaultKind.TRUNCATED_BODY and self.keep_bytes is not None:
             # 0 would send nothing: a dropped connection, not a truncated body
-            _whole(self.keep_bytes, "keep_bytes of a truncated body", 1, 2**31)
+            whole_number(self.keep_bytes, "keep_bytes of a truncated body", 1, 2**31)
 
     # -- making one -------------------------------------------------------------------------
 
@@ -252,7 +248,7 @@ class FaultRule:
         if not isinstance(self.fault, Fault):
             raise TypeError(f"a fault is made with Fault.status(...) etc., not {self.fault!r}")
         if self.times is not None:
-            _whole(self.times, "times", 1, 2**31)
+            whole_number(self.times, "times", 1, 2**31)
         if self.operation_name is not None:
             _name(self.operation_name, "operation_name")
 

@@ -12,6 +12,8 @@ from typing import Any
 from graphql import FieldNode, OperationDefinitionNode, Undefined
 from graphql.utilities import value_from_ast_untyped
 
+from .checks import whole_number
+
 __all__ = ["Exchange", "Journal"]
 
 
@@ -123,12 +125,9 @@ class Journal:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self) -> None:
-        maxlen = self.maxlen
-        if maxlen is not None and (
-            isinstance(maxlen, bool) or not isinstance(maxlen, int) or maxlen < 1
-        ):
-            raise ValueError(f"Journal maxlen must be a whole number of at least 1, not {maxlen!r}")
-        self._entries = deque(maxlen=maxlen)
+        if self.maxlen is not None:
+            whole_number(self.maxlen, "Journal maxlen", 1)
+        self._entries = deque(maxlen=self.maxlen)
 
     def record(self, exchange: Exchange) -> None:
         """Add an exchange (the server does this for every request)."""

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
+from .checks import whole_number
 from .clock import Clock
 
 __all__ = ["RateLimit", "RateLimiter"]
@@ -42,10 +43,7 @@ class RateLimit:
             ("requests", self.requests, _MAX_REQUESTS),
             ("window_ms", self.window_ms, _MAX_WINDOW_MS),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
-                raise ValueError(
-                    f"a rate limit's {name} must be a whole number from 1 to {high}, not {value!r}"
-                )
+            whole_number(value, f"a rate limit's {name}", 1, high)
 
     @classmethod
     def per(cls, requests: int, window: timedelta | None = None, **units: float) -> RateLimit:
