@@ -16,6 +16,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict pytest_logscale
+	$(BIN)/lint-imports
 
 # The client tests run curl, Node.js and Perl's LWP. In CI (CI=true) LWP is installed from
 # Debian's libwww-perl when missing, so those tests run there instead of skipping.
@@ -39,4 +40,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache *.egg-info

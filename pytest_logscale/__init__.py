@@ -5,20 +5,15 @@ The public names live here; ``pytest_logscale.plugin`` holds the fixtures.
 
 from __future__ import annotations
 
-from .app import AppOptions, LogScaleApp
-from .clock import Clock
-from .errors import (
+from .domain.clock import Clock
+from .domain.errors import (
     InvalidArgument,
     LogScaleError,
     NotFound,
     PermissionDenied,
     Unauthenticated,
 )
-from .fake import FakeLogScale
-from .faults import Fault, FaultKind, FaultPlan, FaultRule
-from .journal import Exchange, Journal
-from .ratelimit import RateLimit
-from .records import (
+from .domain.records import (
     Ending,
     Level,
     Order,
@@ -30,10 +25,15 @@ from .records import (
     SortBy,
     User,
 )
+from .domain.store import Caller, SessionPage, SessionQuery, Store
+from .fake import FakeLogScale
+from .harness.faults import Fault, FaultKind, FaultPlan, FaultRule
+from .harness.journal import Exchange, Journal
+from .harness.ratelimit import RateLimit
+from .harness.statefile import StateError
+from .http.app import AppOptions, LogScaleApp
+from .http.server import ServerError, ThreadedServer
 from .seeding import SeedOptions, seed_dataset
-from .server import ServerError, ThreadedServer
-from .state import StateError
-from .store import Caller, SessionPage, SessionQuery, Store
 from .version import __version__
 
 __all__ = [

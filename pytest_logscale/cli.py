@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from .app import AppOptions
+from .domain.records import User
 from .fake import FakeLogScale
-from .ratelimit import RateLimit
-from .records import User
+from .harness.ratelimit import RateLimit
+from .harness.statefile import StateError
+from .http.app import AppOptions
+from .http.server import ServerError
 from .seeding import SeedOptions
-from .server import ServerError
-from .state import StateError
 from .version import __version__
 
 __all__ = ["main"]

@@ -16,17 +16,17 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import state
-from .app import AppOptions, LogScaleApp
-from .clock import Clock
-from .dataset import Dataset
-from .faults import FaultPlan
-from .journal import Journal
-from .ratelimit import RateLimit
-from .records import Organization, Role, Session, User
+from .domain.clock import Clock
+from .domain.dataset import Dataset
+from .domain.records import Organization, Role, Session, User
+from .domain.store import Store
+from .harness import statefile
+from .harness.faults import FaultPlan
+from .harness.journal import Journal
+from .harness.ratelimit import RateLimit
+from .http.app import AppOptions, LogScaleApp
+from .http.server import ThreadedServer
 from .seeding import SeedOptions, seed_dataset
-from .server import ThreadedServer
-from .store import Store
 
 __all__ = ["FakeLogScale", "cached_dataset"]
 
@@ -173,9 +173,9 @@ class FakeLogScale:
         so :meth:`load_state` on any fake replays it exactly, and the faults
         still waiting, with their uses left.
         """
-        data = state.dump(self.seed_options, self.store, self.faults)
+        data = statefile.dump(self.seed_options, self.store, self.faults)
         if path is not None:
-            state.write(path, data)
+            statefile.write(path, data)
         return data
 
     def load_state(self, source: Mapping[str, Any] | str | os.PathLike[str]) -> None:
@@ -187,7 +187,7 @@ class FakeLogScale:
         goes back to the freshly seeded state, not to the loaded one. The
         state's faults replace those waiting.
         """
-        self.seed_options = state.load(source, self.store, cached_dataset, self.faults)
+        self.seed_options = statefile.load(source, self.store, cached_dataset, self.faults)
 
     # -- reading ------------------------------------------------------------------------
 

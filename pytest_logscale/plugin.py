@@ -14,9 +14,9 @@ from dataclasses import fields
 
 import pytest
 
-from .app import AppOptions
 from .fake import FakeLogScale
-from .ratelimit import RateLimit
+from .harness.ratelimit import RateLimit
+from .http.app import AppOptions
 from .seeding import SeedOptions
 
 __all__ = ["LogScaleServerFactory"]

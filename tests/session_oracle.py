@@ -1,6 +1,6 @@
 """The sessions() rules of semantics.md written out plainly, to check the fake against.
 
-Deliberately independent of ``pytest_logscale.ordering``: one comparison
+Deliberately independent of ``pytest_logscale.domain.ordering``: one comparison
 function, straight from the rule text, instead of the fake's stable passes
 and binary insertion.
 """
@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pytest_logscale.records import Session, SessionSettings
+from pytest_logscale.domain.records import Session, SessionSettings
 
 SORT_KEYS = ("LastActivityTime", "LoginTime", "IPAddress", "Location", "ClientInfo", "User")
 ORDERS = ("ASC", "DESC")

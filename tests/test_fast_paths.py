@@ -15,16 +15,12 @@ from ariadne import graphql_sync
 from session_oracle import expected_order, is_active
 
 from pytest_logscale import FakeLogScale
-from pytest_logscale.app import AppOptions, LogScaleApp
-from pytest_logscale.dataset import search_text
-from pytest_logscale.executor import FastPath
-from pytest_logscale.records import Level, Order, RevocationType, SortBy
-from pytest_logscale.resolvers import Context
-from pytest_logscale.responses import ResponseCache
+from pytest_logscale.domain.dataset import search_text
+from pytest_logscale.domain.records import Level, Order, RevocationType, SortBy
+from pytest_logscale.domain.store import SessionQuery
+from pytest_logscale.graphql.fastpath import FastPath
+from pytest_logscale.graphql.resolvers import Context
 from pytest_logscale.seeding import SeedOptions
-from pytest_logscale.server import ThreadedServer
-from pytest_logscale.stamps import StampedDict
-from pytest_logscale.store import SessionQuery
 
 EVERY_FIELD = """
   id clientInfo city country ip createdAt lastActivityAt isCurrentSession
@@ -219,149 +215,16 @@ def test_stop_ends_idle_kept_alive_connections_at_once(fake: FakeLogScale) -> No
     connection.close()
 
 
-# -- answers kept while the state lasts ---------------------------------------------------------
-
-CACHED_QUERIES = [
-    f"{{ sessions(level: Organization, onlyActiveSessions: false) {{ totalResults"
-    f" results {{ {EVERY_FIELD} }} }} }}",
-    "query Q($active: Boolean) { sessions(level: Organization, onlyActiveSessions: $active,"
-    " sortBy: IPAddress) { totalResults results { id ip lastActivityAt isCurrentSession } } }",
-    "{ sessions { totalResults results { id lastActivityAt isCurrentSession } } }",
-    "{ currentUser { id } organization { configs { session { maxInactivityPeriod } } } }",
-]
-
-
-def arrange(fake: FakeLogScale, step: str) -> None:
-    """One change of the state, as a test or a client would make it."""
-    member, admin = fake.member(), fake.admin()
-    if step == "login":
-        fake.login(member, ip="10.0.0.1")
-    elif step == "logout over HTTP":
-        fake.execute("mutation { logoutOfSession }", token=fake.session_token(member))
-    elif step == "revoke over HTTP":
-        target = fake.store.user_sessions(admin.id)[-1].id
-        fake.execute(
-            "mutation R($id: String!) { revokeSession(input: {id: $id, revocationType: Session}) }",
-            {"id": target},
-        )
-    elif step == "settings over HTTP":
-        fake.execute(
-            "mutation { updateSessionSettings(input: {maxInactivityPeriod: 60000,"
-            " forceReauthenticationAfter: 86400000}) { id } }"
-        )
-    elif step == "clock forward":
-        fake.clock.advance(minutes=30)
-    elif step == "clock back":
-        fake.clock.set(fake.store.dataset.start_ms)
-    elif step == "api token":
-        fake.api_token(member)
-    elif step == "reset":
-        fake.reset()
-    else:
-        raise AssertionError(step)
-
-
-STEPS = [
-    "login",
-    "logout over HTTP",
-    "revoke over HTTP",
-    "settings over HTTP",
-    "clock forward",
-    "clock back",
-    "api token",
-    "reset",
-]
-
-
-def test_kept_answers_are_never_stale() -> None:
-    """After every kind of change, the caching app answers as an app that runs every query."""
-    with FakeLogScale(SeedOptions(seed=11)) as fake:
-        uncached = LogScaleApp(fake.store, options=AppOptions(cache_responses=False))
-        with ThreadedServer(uncached) as plain:
-            reference = FakeLogScale(SeedOptions(seed=11))  # only its HTTP client is used
-            reference.server = plain
-            dumped = fake.dump_state()
-            for step in [*STEPS, "load_state", *STEPS]:
-                if step == "load_state":
-                    fake.load_state(dumped)
-                else:
-                    arrange(fake, step)
-                for token in (fake.token, fake.admin_token):
-                    for query in CACHED_QUERIES:
-                        for _ in range(2):  # the second one may be a kept answer
-                            variables = {"active": True} if "$active" in query else None
-                            ours = fake.execute(query, variables, token=token)
-                            theirs = reference.execute(query, variables, token=token)
-                            assert ours == theirs, f"after {step}"
-
-
-def test_the_same_query_in_the_same_state_is_answered_from_the_kept_bytes() -> None:
-    with FakeLogScale(SeedOptions(seed=3)) as fake:
-        query = CACHED_QUERIES[0]
-        first, second = fake.execute(query), fake.execute(query)
-        assert first == second
-        kept = [e.response for e in fake.journal]
-        assert kept[0] is kept[1]  # one answer, encoded once, sent twice
-        fake.clock.advance(seconds=1)
-        fake.execute(query)
-        assert fake.journal[2].response is not kept[0]
-        assert fake.journal[2].response == {
-            "data": {"sessions": fake.journal[2].response["data"]["sessions"]}
-        }
-
-
-def test_answers_to_long_queries_or_of_large_size_are_not_kept() -> None:
-    with FakeLogScale(SeedOptions(seed=3)) as fake:
-        cache = fake.app.responses
-        padding = "#" + "x" * ResponseCache.MAX_KEY_CHARS + "\n"
-        for _ in range(2):
-            assert "errors" not in fake.execute(padding + CACHED_QUERIES[0])
-        assert len(cache) == 0
-        first = fake.execute(CACHED_QUERIES[0])
-        assert len(cache) == 1
-        cache.MAX_ANSWER_BYTES = 10  # on this cache only: every new answer is too big to keep
-        fake.execute(CACHED_QUERIES[1], {"active": False})
-        assert len(cache) == 1
-        assert fake.execute(CACHED_QUERIES[0]) == first  # the one kept is still served
-
-
-@pytest.mark.parametrize("change", ["reset", "settings and back", "clock and back"])
-def test_an_answer_computed_across_a_change_is_not_kept_when_the_state_comes_back(
-    change: str,
-) -> None:
-    """A request in flight while the state changes and returns must not file its answer."""
-    with FakeLogScale(SeedOptions(seed=3)) as fake:
-        store, cache = fake.store, fake.app.responses
-        caller = store.authenticate(fake.token)
-        settings = fake.organization.settings
-        if change == "settings and back":
-            store.update_session_settings(caller, 1, 1)
-            store.update_session_settings(
-                caller, settings.max_inactivity_period, settings.force_reauthentication_after
-            )
-        pending, kept = cache.lookup(CACHED_QUERIES[2], None, None, caller)
-        assert kept is None
-        version, now = store.version, store.clock.now_ms()
-        if change == "reset":
-            fake.login(fake.member())  # the answer below is computed in this other state
-            fake.reset()
-            caller = store.authenticate(fake.token)
-        elif change == "settings and back":
-            store.update_session_settings(caller, 1, 1)
-            store.update_session_settings(
-                caller, settings.max_inactivity_period, settings.force_reauthentication_after
-            )
-        else:
-            fake.clock.advance(days=1)
-            fake.clock.set(now)
-        assert (store.version, store.clock.now_ms()) == (version, now)  # the same state again
-        cache.keep(pending, {"sessions": {"totalResults": -1}})
-        assert cache.lookup(CACHED_QUERIES[2], None, None, caller)[1] is None
+# -- answers follow the state --------------------------------------------------------------
 
 
 def test_answers_differ_by_session_and_variables() -> None:
     with FakeLogScale(SeedOptions(seed=3)) as fake:
-        query = CACHED_QUERIES[1]
+        query = (
+            "query Q($active: Boolean) { sessions(level: Organization,"
+            " onlyActiveSessions: $active, sortBy: IPAddress) {"
+            " totalResults results { id ip lastActivityAt isCurrentSession } } }"
+        )
         tokens = [fake.token, fake.login(fake.owner()).token]  # one user, two sessions
         for _ in range(2):  # the second round runs in a state both requests have seen
             current = []
@@ -385,67 +248,6 @@ def test_answers_follow_the_clock_alone() -> None:
         fake.clock.advance(days=2)
         after = fake.execute(query, token=token)["data"]["sessions"]["totalResults"]
         assert after < before
-
-
-def test_switched_off_every_query_runs() -> None:
-    fake = FakeLogScale(SeedOptions(seed=3), app_options=AppOptions(cache_responses=False))
-    with fake:
-        fake.execute(CACHED_QUERIES[0])
-        fake.execute(CACHED_QUERIES[0])
-    first, second = (e.response for e in fake.journal)
-    assert first == second and first is not second
-
-
-def test_the_store_version_moves_with_every_change() -> None:
-    fake = FakeLogScale(SeedOptions(seed=3))
-    store = fake.store
-    seeded = store.version
-    owner = store.authenticate(fake.token)
-    member = fake.member()
-    changes = [
-        lambda: store.authenticate(fake.session_token(member)),  # activity
-        lambda: store.login(member.id),
-        lambda: store.create_api_token(member.id),
-        lambda: store.revoke(owner, store.user_sessions(member.id)[0].id, RevocationType.SESSION),
-        lambda: store.update_session_settings(owner, 1000, 2000),
-        lambda: store.logout(owner),
-    ]
-    seen = {seeded}
-    for change in changes:
-        change()
-        assert store.version not in seen
-        seen.add(store.version)
-    before = store.version
-    store.query_sessions(owner, SessionQuery())
-    store.sessions()
-    assert store.version == before  # reading changes nothing
-    fake.load_state(fake.dump_state())
-    assert store.version == before  # the same state, loaded
-    store.reset()
-    assert store.version == seeded  # the seeded state is the seeded state, after any reset
-    store.authenticate(fake.session_token(member))
-    assert store.version not in seen
-    store.replace(FakeLogScale(SeedOptions(seed=4)).store.dataset)
-    assert store.version not in seen | {seeded}
-
-
-def test_every_change_to_a_stamped_dict_moves_its_stamp() -> None:
-    stamped: StampedDict[str, int] = StampedDict(a=1)
-    changes = [
-        lambda: stamped.__setitem__("b", 2),
-        lambda: stamped.__delitem__("b"),
-        lambda: stamped.setdefault("c", 3),
-        lambda: stamped.pop("c"),
-        lambda: stamped.update(d=4),
-        lambda: stamped.__ior__({"e": 5}),
-        stamped.popitem,
-        stamped.clear,
-    ]
-    for change in changes:
-        before = stamped.stamp
-        change()
-        assert stamped.stamp > before
-    assert StampedDict().stamp > stamped.stamp
 
 
 def test_organization_filters_over_columns_follow_the_rules_as_state_and_clock_move() -> None:

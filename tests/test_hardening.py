@@ -20,8 +20,8 @@ from graphql import get_introspection_query
 from serve_process import ServeProcess, run_serve
 
 from pytest_logscale import AppOptions, FakeLogScale
-from pytest_logscale.documents import DocumentCache
-from pytest_logscale.ids import token_digest
+from pytest_logscale.domain.ids import token_digest
+from pytest_logscale.graphql.documents import DocumentCache
 from pytest_logscale.plugin import LogScaleServerFactory
 
 TIMEOUT = 30

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pytest_logscale import FakeLogScale, cli
-from pytest_logscale.journal import Exchange, Journal
+from pytest_logscale.harness.journal import Exchange, Journal
 
 REVOKE_INLINE = 'mutation { revokeSession(input: {id: "%s", revocationType: Session}) }'
 REVOKE_VARIABLES = """

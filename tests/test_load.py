@@ -24,8 +24,8 @@ import pytest
 import requests
 
 from pytest_logscale import FakeLogScale
+from pytest_logscale.domain.records import Ending, User
 from pytest_logscale.plugin import LogScaleServerFactory
-from pytest_logscale.records import Ending, User
 
 WORKERS = 8
 STEPS = 300

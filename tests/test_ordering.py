@@ -1,4 +1,4 @@
-"""pytest_logscale.ordering: six sort keys, nulls last, ties by id, insert agreeing with order."""
+"""pytest_logscale.domain.ordering: six sort keys, nulls last, ties by id, insert agrees."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from session_oracle import ORDERS, SORT_KEYS, expected_order
 
 from pytest_logscale import Role, Session, SortBy, User
-from pytest_logscale.ordering import insert, ip_key, order, parts_for
+from pytest_logscale.domain.ordering import insert, ip_key, order, parts_for
 
 USERS = {
     uid: User(uid, "org", name, name.title(), Role.MEMBER, 0)

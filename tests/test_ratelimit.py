@@ -13,8 +13,8 @@ from test_faults import BAD_VARIABLES, gql_client
 from test_http import TIMEOUT, gql, padded, post
 
 from pytest_logscale import Clock, FakeLogScale, Fault, RateLimit
+from pytest_logscale.harness.ratelimit import RateLimiter
 from pytest_logscale.plugin import LogScaleServerFactory
-from pytest_logscale.ratelimit import RateLimiter
 
 ME = gql("query Me { currentUser { id } }")
 

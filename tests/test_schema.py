@@ -28,10 +28,10 @@ from graphql.pyutils import Undefined
 from graphql.type import introspection_types, specified_scalar_types
 
 from pytest_logscale import AppOptions, FakeLogScale
+from pytest_logscale.graphql.resolvers import SCHEMA_SDL
+from pytest_logscale.graphql.resolvers import build_schema as build_served_schema
+from pytest_logscale.graphql.resolvers import mutation as mutation_bindings
 from pytest_logscale.plugin import LogScaleServerFactory
-from pytest_logscale.resolvers import SCHEMA_SDL
-from pytest_logscale.resolvers import build_schema as build_served_schema
-from pytest_logscale.resolvers import mutation as mutation_bindings
 
 DATA = Path(__file__).parent / "data"
 BUILT_IN = set(introspection_types) | set(specified_scalar_types)

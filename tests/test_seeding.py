@@ -19,7 +19,7 @@ from faker.providers.date_time import Provider as DateTimeProvider
 from session_oracle import is_active
 
 from pytest_logscale import Role, SeedOptions, seed_dataset
-from pytest_logscale.dataset import Dataset
+from pytest_logscale.domain.dataset import Dataset
 from pytest_logscale.fake import cached_dataset
 
 #: sha256 of canonical_dump(seed_dataset()) for seed 1 and the default sizes. A change here

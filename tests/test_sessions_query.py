@@ -15,7 +15,7 @@ import pytest
 from session_oracle import ORDERS, SORT_KEYS, expected_order, is_active, sort_key
 
 from pytest_logscale import FakeLogScale, Session
-from pytest_logscale.store import Changes
+from pytest_logscale.domain.store import Changes
 
 FIELDS = (
     "id ip clientInfo city country createdAt lastActivityAt isCurrentSession "

@@ -26,7 +26,7 @@ from administration import (
 )
 
 from pytest_logscale import FakeLogScale
-from pytest_logscale.records import ALL_ACTIONS
+from pytest_logscale.domain.records import ALL_ACTIONS
 
 SEEDED_LIMITS = {"maxInactivityPeriod": 36_000_000, "forceReauthenticationAfter": 8_640_000_000}
 LONG_MAX = 2**63 - 1

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from pytest_logscale import Clock, FakeLogScale, Fault, SeedOptions, StateError
-from pytest_logscale.state import format_instant
+from pytest_logscale.harness.statefile import format_instant
 
 EVERYTHING = """{
   sessions(level: Organization, onlyActiveSessions: false, limit: 1000, sortBy: LastActivityTime) {

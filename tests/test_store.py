@@ -26,7 +26,7 @@ from pytest_logscale import (
     Unauthenticated,
     User,
 )
-from pytest_logscale.dataset import Dataset
+from pytest_logscale.domain.dataset import Dataset
 from pytest_logscale.fake import cached_dataset
 
 NOW = 1_750_000_000_000

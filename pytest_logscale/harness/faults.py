@@ -23,7 +23,7 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
-from .checks import whole_number
+from ..domain.checks import whole_number
 
 __all__ = [
     "Fault",

@@ -12,7 +12,7 @@ from typing import Any
 from graphql import FieldNode, OperationDefinitionNode, Undefined
 from graphql.utilities import value_from_ast_untyped
 
-from .checks import whole_number
+from ..domain.checks import whole_number
 
 __all__ = ["Exchange", "Journal"]
 

@@ -53,17 +53,11 @@ class Clock:
         self._lock = threading.Lock()
         self._offset = self._start
         self._origin = time.monotonic_ns() // 1_000_000 if wall else 0
-        self._moves = 0
 
     @property
     def wall(self) -> bool:
         """Whether the clock follows real time."""
         return self._wall
-
-    @property
-    def moves(self) -> int:
-        """How many times the clock was moved or reset; it only grows."""
-        return self._moves
 
     @property
     def start_ms(self) -> int:
@@ -92,7 +86,6 @@ class Clock:
             raise ValueError("the clock only advances; use set() to go back in time")
         with self._lock:
             self._offset += millis
-            self._moves += 1
         return self.now
 
     def set(self, instant: datetime | int) -> datetime:
@@ -100,14 +93,12 @@ class Clock:
         millis = to_millis(instant)
         with self._lock:
             self._offset = millis - (self.now_ms() - self._offset)
-            self._moves += 1
         return self.now
 
     def reset(self) -> None:
         """Go back to the start instant (and, for a wall clock, run on from there)."""
         with self._lock:
             self._offset = self._start
-            self._moves += 1
             if self._wall:
                 self._origin = time.monotonic_ns() // 1_000_000
 

@@ -17,13 +17,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from . import ordering
-from .dataset import Dataset
+from ..domain import ordering
+from ..domain.dataset import Dataset
+from ..domain.records import Ending, Session, SessionSettings
+from ..domain.store import Changes, Store
+from ..seeding import SeedOptions
 from .faultfile import rules_from_json, rules_to_json
 from .faults import FaultPlan, FaultRule
-from .records import Ending, Session, SessionSettings
-from .seeding import SeedOptions
-from .store import Changes, Store
 
 __all__ = ["FORMAT", "VERSION", "StateError", "dump", "load", "read", "write"]
 

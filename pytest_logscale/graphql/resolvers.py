@@ -19,10 +19,10 @@ from ariadne import MutationType, ObjectType, QueryType, ScalarType, make_execut
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
 from graphql.language import IntValueNode, StringValueNode, ValueNode, print_ast
 
-from .clock import to_datetime
-from .errors import LogScaleError
-from .records import Level, Order, Organization, RevocationType, Session, SortBy, User
-from .store import DEFAULT_LIMIT, Caller, SessionQuery, Store
+from ..domain.clock import to_datetime
+from ..domain.errors import LogScaleError
+from ..domain.records import Level, Order, Organization, RevocationType, Session, SortBy, User
+from ..domain.store import DEFAULT_LIMIT, Caller, SessionQuery, Store
 
 __all__ = ["SCHEMA_SDL", "Context", "build_schema"]
 

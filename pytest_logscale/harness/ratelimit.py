@@ -16,8 +16,8 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 
-from .checks import whole_number
-from .clock import Clock
+from ..domain.checks import whole_number
+from ..domain.clock import Clock
 
 __all__ = ["RateLimit", "RateLimiter"]
 

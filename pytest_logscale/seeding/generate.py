@@ -21,10 +21,10 @@ from datetime import datetime, timezone
 from faker import Faker
 from faker.providers.date_time import Provider as DateTimeProvider
 
-from .clock import to_millis
-from .dataset import Dataset
-from .ids import random_id
-from .records import Ending, Organization, Role, Session, SessionSettings, User
+from ..domain.clock import to_millis
+from ..domain.dataset import Dataset
+from ..domain.ids import random_id
+from ..domain.records import Ending, Organization, Role, Session, SessionSettings, User
 
 __all__ = ["DEFAULT_SETTINGS", "SeedOptions", "seed_dataset"]
 

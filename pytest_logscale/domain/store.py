@@ -10,7 +10,7 @@ test thread can share one store.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import compress
@@ -36,7 +36,6 @@ from .records import (
     SortBy,
     User,
 )
-from .stamps import StampedDict, next_stamp
 
 __all__ = ["Caller", "Changes", "SessionPage", "SessionQuery", "Store"]
 
@@ -99,23 +98,12 @@ class Changes:
 class _Changes:
     """Everything that happened since the dataset was seeded or loaded."""
 
-    sessions: StampedDict[str, Session] = field(default_factory=StampedDict)
-    new_by_user: StampedDict[str, list[str]] = field(default_factory=StampedDict)
-    credentials: StampedDict[bytes, Credential] = field(default_factory=StampedDict)
-    api_tokens: StampedDict[str, str] = field(default_factory=StampedDict)
-    settings: StampedDict[str, SessionSettings] = field(default_factory=StampedDict)
+    sessions: dict[str, Session] = field(default_factory=dict)
+    new_by_user: dict[str, list[str]] = field(default_factory=dict)
+    credentials: dict[bytes, Credential] = field(default_factory=dict)
+    api_tokens: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, SessionSettings] = field(default_factory=dict)
     serial: int = 0
-
-    @property
-    def stamp(self) -> int:
-        """The latest stamp of its dicts: it grows with every change (see stamps.py)."""
-        return max(
-            self.sessions.stamp,
-            self.new_by_user.stamp,
-            self.credentials.stamp,
-            self.api_tokens.stamp,
-            self.settings.stamp,
-        )
 
 
 class Store:
@@ -129,38 +117,8 @@ class Store:
         self._base = dataset
         self.clock = clock if clock is not None else Clock(dataset.start_ms)
         self._changes = _Changes()
-        self._seeded: tuple[Dataset, int] | None = None  # the dataset and its version
 
     # -- state as a whole -----------------------------------------------------
-
-    @property
-    def version(self) -> Hashable:
-        """A value naming the state (the clock aside): equal values, equal states.
-
-        It changes with every change. A state with few changes is named by them,
-        so that tests doing the same things after a reset meet the same versions;
-        one with many is named by the stamp of its last change (see stamps.py).
-        """
-        changes = self._changes
-        seeded = self._seeded
-        if seeded is None or seeded[0] is not self._base:
-            seeded = self._seeded = (self._base, next_stamp())
-        sessions, credentials, tokens = changes.sessions, changes.credentials, changes.api_tokens
-        if len(sessions) + len(credentials) + len(tokens) + len(changes.settings) > 8:
-            return changes.stamp
-        return (
-            seeded[1],
-            changes.serial,
-            tuple(sessions.items()),
-            tuple(credentials.items()),
-            tuple(tokens.items()),
-            tuple(changes.settings.items()),
-        )
-
-    @property
-    def generation(self) -> int:
-        """Grows with every change, reset or load: unlike :attr:`version`, it never repeats."""
-        return self._changes.stamp
 
     @property
     def dataset(self) -> Dataset:

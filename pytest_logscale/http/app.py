@@ -21,18 +21,17 @@ from graphql import DocumentNode, GraphQLError, GraphQLResolveInfo
 from graphql.execution.values import get_variable_values
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
-from .checks import whole_number
-from .documents import DocumentCache, Operation
-from .errors import LogScaleError, Unauthenticated
-from .executor import FastPath
-from .faults import Fault, FaultKind, FaultPlan, Fired
-from .journal import Exchange, Journal
-from .limits import QueryLimits
-from .ratelimit import RateLimiter
-from .resolvers import Context, build_schema
-from .responses import ResponseCache, encode
-from .store import Caller, Store
-from .version import __version__
+from ..domain.checks import whole_number
+from ..domain.errors import LogScaleError, Unauthenticated
+from ..domain.store import Caller, Store
+from ..graphql.documents import DocumentCache, Operation
+from ..graphql.fastpath import FastPath
+from ..graphql.limits import QueryLimits
+from ..graphql.resolvers import Context, build_schema
+from ..harness.faults import Fault, FaultKind, FaultPlan, Fired
+from ..harness.journal import Exchange, Journal
+from ..harness.ratelimit import RateLimiter
+from ..version import __version__
 
 __all__ = ["AppOptions", "LogScaleApp"]
 
@@ -63,8 +62,6 @@ class AppOptions:
     deeper, using more aliases (fragments counted where spread) or made of more
     lexical tokens gets HTTP 400 with a GraphQL error saying which limit.
     ``max_limit``: ``sessions(limit:)`` above it is served as if it were it.
-    ``cache_responses``: answer a query asked again in an unchanged state with
-    the bytes sent the first time (see responses.py); False runs every query.
     """
 
     max_body_bytes: int = 1 << 20
@@ -74,7 +71,6 @@ class AppOptions:
     max_aliases: int = 50
     max_tokens: int = 10_000
     max_limit: int = 10_000
-    cache_responses: bool = True
 
     def __post_init__(self) -> None:
         for name in ("max_body_bytes", "max_depth", "max_aliases", "max_tokens", "max_limit"):
@@ -134,7 +130,6 @@ class LogScaleApp:
         )
         self.documents = DocumentCache(self.schema, rules=rules, limits=limits)
         self.fast_path = FastPath(self.schema)
-        self.responses = ResponseCache(store, size=64 if self.options.cache_responses else 0)
         self._explorer = ExplorerGraphiQL(title="pytest-logscale").html(None).encode()
         roots = (self.schema.query_type, self.schema.mutation_type)
         self.faults = FaultPlan(name for root in roots if root for name in root.fields)
@@ -154,7 +149,7 @@ class LogScaleApp:
             log.exception("pytest-logscale failed on %s %s", method, path)
             status, body = 500, {"errors": [{"message": "Internal error in pytest-logscale."}]}
             content_type = "application/json"
-        payload = body if isinstance(body, bytes) else encode(body)
+        payload = body if isinstance(body, bytes) else _encode(body)
         if trace.recorded:
             self._record(trace, status, body)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
@@ -274,12 +269,9 @@ class LogScaleApp:
             if fired.root_field is not None and fired.fault.kind is FaultKind.GRAPHQL_ERROR:
                 failing = _failing_root_field(fired.root_field, fired.fault.message)
                 return self._execute(data, prepared.document, context, failing)
-        key, kept = self.responses.lookup(query, name, variables, trace.caller)
-        if kept is not None:  # the same query in the same state: the same answer
-            return 200, kept, "application/json"
         fast = self.fast_path.run(prepared.document, operation, variables, context)
         if fast is not None:  # a plain query that ran without an error: graphql-core's result
-            return 200, self.responses.keep(key, fast), "application/json"
+            return 200, {"data": fast}, "application/json"
         return self._execute(data, prepared.document, context)
 
     def _execute(
@@ -367,6 +359,11 @@ def _cut_answer(payload: bytes, kept: int) -> Iterator[bytes]:
     if kept:
         yield payload[:kept]
     raise ConnectionAbortedError("an injected fault cut the answer short")
+
+
+def _encode(value: Any) -> bytes:
+    """JSON as the app sends it: UTF-8, ASCII escapes, no indentation."""
+    return json.dumps(value, check_circular=False).encode()
 
 
 def _reason(status: int) -> str:

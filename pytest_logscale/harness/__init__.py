@@ -1,0 +1,1 @@
+"""The harness: what tests steer and read (journal, faults, rate limit, state files)."""
