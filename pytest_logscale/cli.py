@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from .control import live_session_tokens
 from .domain.records import User
 from .fake import FakeLogScale
 from .harness.ratelimit import RateLimit
@@ -86,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         type=Path,
         help="on SIGINT or SIGTERM, write the state to this JSON file (it may be the --state file)",
+    )
+    serve.add_argument(
+        "--no-control",
+        dest="control",
+        action="store_false",
+        help="switch off the control API under /_fake/ (reset, clock, faults, journal, ...; "
+        "see docs/control-api.md), so that /_fake/ is 404 as any unknown path",
     )
     serve.add_argument(
         "--print-users",
@@ -190,6 +198,7 @@ def _fake(args: argparse.Namespace) -> FakeLogScale:
         app_options=_app_options(args),
         rate_limit=args.rate_limit,
         journal_size=SERVE_JOURNAL_SIZE,
+        control=args.control,
     )
     if args.state is not None:
         fake.load_state(args.state)
@@ -198,9 +207,7 @@ def _fake(args: argparse.Namespace) -> FakeLogScale:
 
 def _live_token(fake: FakeLogScale, user: User) -> str | None:
     """The token of the user's first session that is active now, or None."""
-    store = fake.store
-    with store.locked():
-        return next((s.token for s in store.user_sessions(user.id) if store.is_active(s)), None)
+    return next(iter(live_session_tokens(fake, user)), None)
 
 
 def _users_table(fake: FakeLogScale) -> list[str]:

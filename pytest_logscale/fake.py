@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from .control import PREFIX, ControlApp
 from .domain.clock import Clock
 from .domain.dataset import Dataset
 from .domain.records import Organization, Role, Session, User
@@ -60,7 +61,8 @@ class FakeLogScale:
     :attr:`store`, arranged with :meth:`login`, :meth:`api_token` and
     :attr:`clock`, queried with :meth:`execute`, and put back with :meth:`reset`.
     ``journal_size`` keeps only that many of the newest requests in :attr:`journal`
-    (all of them by default).
+    (all of them by default). ``control=False`` switches off the control API under
+    :attr:`control_url` (docs/control-api.md).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class FakeLogScale:
         wall_clock: bool = False,
         rate_limit: RateLimit | None = None,
         journal_size: int | None = None,
+        control: bool = True,
     ) -> None:
         self.seed_options = seed_options or SeedOptions()
         dataset = cached_dataset(self.seed_options)
@@ -81,7 +84,9 @@ class FakeLogScale:
         self.app = LogScaleApp(self.store, journal=self.journal, options=app_options)
         self.app.faults.seed = self.seed_options.seed
         self.app.rate_limiter.limit = self._base_rate_limit = rate_limit
-        self.server = ThreadedServer(self.app, host=host, port=port)
+        self.control = control
+        served = ControlApp(self, self.app) if control else self.app
+        self.server = ThreadedServer(served, host=host, port=port)
 
     # -- running ----------------------------------------------------------------------
 
@@ -122,6 +127,17 @@ class FakeLogScale:
     def graphql_url(self) -> str:
         """The GraphQL endpoint: :attr:`url` + ``/graphql``."""
         return self.url + "/graphql"
+
+    @property
+    def control_url(self) -> str:
+        """The control API: :attr:`url` + ``/_fake`` (docs/control-api.md).
+
+        Hand it to a test suite in another language to reset, move the clock,
+        inject faults or read the journal. RuntimeError when made with ``control=False``.
+        """
+        if not self.control:
+            raise RuntimeError("the control API is off (FakeLogScale(control=False))")
+        return self.url + PREFIX
 
     @property
     def clock(self) -> Clock:
