@@ -181,14 +181,23 @@ def _plain(value: Any) -> Any:
     return _iso(to_millis(value)) if isinstance(value, datetime) else value
 
 
+def _option(option: dataclasses.Field[Any], value: Any) -> Any:
+    """A seeding option from JSON: an instant (an anchor) is epoch ms or ISO-8601 there."""
+    if "datetime" in str(option.type) and isinstance(value, (str, int)):
+        return to_datetime(_instant(value, option.name))
+    return value
+
+
 def _reset(fake: FakeLogScale, request: _Request) -> Any:
     body = request.body()
     if not body:
         fake.reset()
         return _seeding(fake)
-    _only(body, (f.name for f in dataclasses.fields(SeedOptions)))
+    options_fields = {f.name: f for f in dataclasses.fields(SeedOptions)}
+    _only(body, options_fields)
+    given = {key: _option(options_fields[key], value) for key, value in body.items()}
     try:
-        options = dataclasses.replace(fake.seed_options, **body)
+        options = dataclasses.replace(fake.seed_options, **given)
     except (TypeError, ValueError) as error:
         # SeedOptions' message starts with the option it refuses
         field = next((key for key in body if str(error).startswith(key)), None)
@@ -225,21 +234,21 @@ def _get_clock(fake: FakeLogScale, request: _Request) -> Any:
     return _clock(fake)
 
 
-def _instant(value: Any) -> int:
+def _instant(value: Any, field: str = "set") -> int:
     """Epoch milliseconds of a whole number or an ISO-8601 string with a time zone."""
     if isinstance(value, str):
         text = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise _bad("set", f"'set' is not an ISO-8601 instant: {value[:60]!r}.") from None
+            raise _bad(field, f"{field!r} is not an ISO-8601 instant: {value[:60]!r}.") from None
         if parsed.tzinfo is None:
-            raise _bad("set", "'set' needs a time zone, e.g. 2026-03-01T12:00:00Z.")
+            raise _bad(field, f"{field!r} needs a time zone, e.g. 2026-03-01T12:00:00Z.")
         millis = to_millis(parsed)
     else:
-        millis = _whole({"set": value}, "set")
+        millis = _whole({field: value}, field)
     if not 0 <= millis <= _LAST_INSTANT:
-        raise _bad("set", "'set' must lie between 1970-01-01 and 9999-12-31.")
+        raise _bad(field, f"{field!r} must lie between 1970-01-01 and 9999-12-31.")
     return millis
 
 
