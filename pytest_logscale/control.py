@@ -341,32 +341,32 @@ def _post_faults(fake: FakeLogScale, request: _Request) -> Any:
     return _faults(fake)
 
 
-#: A fault's JSON keys as the messages of Fault and FaultRule name them.
-_FAULT_ATTRIBUTES = {
-    "code": "status",
-    "status": "status",
-    "retry_after": "retryAfter",
-    "up_to": "upTo",
-    "keep_bytes": "keepBytes",
-    "operation_name": "operationName",
-    "root field": "rootField",
-    "times": "times",
-    "seconds": "seconds",
-    "message": "message",
-    "html": "html",
-}
+#: A fault's JSON keys as the subjects of Fault's and FaultRule's messages name them, first match.
+_FAULT_SUBJECTS = (
+    ("HTML", "html"),
+    ("Retry-After", "retryAfter"),
+    ("HTTP status", "status"),
+    ("up_to", "upTo"),
+    ("delay", "seconds"),
+    ("keep_bytes", "keepBytes"),
+    ("operation_name", "operationName"),
+    ("root field", "rootField"),
+    ("times", "times"),
+    ("message", "message"),
+)
 
 
 def _fault_field(message: str) -> str | None:
-    """The JSON key a fault's error message is about (the key quoted first, else a known name)."""
+    """The JSON key a fault's error message is about (a quoted key, else the message's subject)."""
     problem = message.split(": ", 1)[-1]
     if problem.startswith("'fault' "):
         return "fault"
-    if problem.startswith("unknown key "):
-        return problem.split("'")[1]
-    if problem.startswith("a ") and " needs '" in problem:
-        return problem.split("'")[1]
-    return next((key for word, key in _FAULT_ATTRIBUTES.items() if word in problem), None)
+    if problem.startswith(("unknown key ", "a ")) and "'" in problem:
+        quoted = problem.split("'")[1]
+        if problem.startswith("unknown key ") or " needs '" in problem:
+            return quoted
+    subject = problem.split(" must ")[0].split(" (known")[0]
+    return next((key for word, key in _FAULT_SUBJECTS if word in subject), None)
 
 
 def _rate_limit(fake: FakeLogScale) -> dict[str, Any]:

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -76,6 +79,30 @@ def test_the_fixtures_server_has_the_control_api_at_control_url(
 ) -> None:
     assert logscale_server.control_url == logscale_server.url + "/_fake"
     assert ok(logscale_server, "GET", "/clock")["epochMs"] == logscale_server.clock.now_ms()
+
+
+HAND_OFF = """
+import json, os, urllib.request
+request = urllib.request.Request(
+    os.environ["CONTROL_URL"] + "/clock", data=json.dumps({"advance": 5000}).encode(), method="POST"
+)
+print(json.load(urllib.request.urlopen(request))["epochMs"])
+"""
+
+
+def test_a_subprocess_steers_the_fixtures_server_through_control_url(
+    logscale_server: FakeLogScale,
+) -> None:
+    start = logscale_server.clock.now_ms()
+    done = subprocess.run(
+        [sys.executable, "-c", HAND_OFF],
+        env={**os.environ, "CONTROL_URL": logscale_server.control_url},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=True,
+    )
+    assert int(done.stdout) == start + 5000 == logscale_server.clock.now_ms()
 
 
 def test_an_unknown_path_under_the_prefix_is_404_listing_every_endpoint(
@@ -387,13 +414,20 @@ def test_faults_are_added_listed_used_and_cleared(logscale_server: FakeLogScale)
         ({"fault": "status", "status": 503, "colour": "red"}, "colour"),
         ({"fault": "status", "status": 503, "rootField": "nope"}, "rootField"),
         ({"fault": "status", "status": 503, "times": 0}, "times"),
+        ({"fault": "status", "status": 503, "html": 5}, "html"),
+        ({"fault": "status", "status": 503, "message": ""}, "message"),
+        ({"fault": "rateLimited", "retryAfter": -1}, "retryAfter"),
+        ({"fault": "delay", "seconds": 2, "upTo": 1}, "upTo"),
+        ({"fault": "truncatedBody", "keepBytes": 0}, "keepBytes"),
+        ({"fault": "status", "status": 503, "operationName": ""}, "operationName"),
+        ("status", None),
         ([{"fault": "status", "status": 503}, {"fault": "delay"}], "seconds"),
     ],
 )
 def test_a_bad_fault_is_400_naming_the_field_and_adds_nothing(
-    logscale_server: FakeLogScale, body: Any, field: str
+    logscale_server: FakeLogScale, body: Any, field: str | None
 ) -> None:
-    assert refused(logscale_server, "POST", "/faults", body)["field"] == field
+    assert refused(logscale_server, "POST", "/faults", body).get("field") == field
     assert len(logscale_server.faults) == 0
 
 
