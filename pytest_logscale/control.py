@@ -23,6 +23,7 @@ from .harness.faultfile import rules_from_json, rules_to_json
 from .harness.journal import Exchange
 from .harness.ratelimit import RateLimit
 from .harness.statefile import StateError
+from .http.body import BodyError, read_body
 from .seeding import SeedOptions
 
 if TYPE_CHECKING:
@@ -40,10 +41,9 @@ _LAST_INSTANT = 253_402_300_799_999
 _SESSION_DETAILS = {"clientInfo": "client_info", "ip": "ip", "city": "city", "country": "country"}
 
 StartResponse = Callable[..., Any]
-Answer = tuple[int, Any]
 
 
-class Refusal(Exception):
+class _Refusal(Exception):
     """A control request refused: HTTP ``status``, a message, and the field to blame if any."""
 
     def __init__(self, status: int, message: str, field: str | None = None) -> None:
@@ -53,8 +53,8 @@ class Refusal(Exception):
         self.headers: list[tuple[str, str]] = []
 
 
-def _bad(field: str | None, message: str) -> Refusal:
-    return Refusal(400, message, field)
+def _bad(field: str | None, message: str) -> _Refusal:
+    return _Refusal(400, message, field)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -92,25 +92,10 @@ class _Endpoint:
 
 def _read_json(environ: dict[str, Any], limit: int) -> Any:
     """The JSON body (None when empty), at most ``limit`` bytes (413 beyond)."""
-    stream = environ["wsgi.input"]
     try:
-        declared = int(environ.get("CONTENT_LENGTH") or -1)
-    except ValueError:
-        raise _bad(None, "The Content-Length header is not a number.") from None
-    too_large = Refusal(413, f"The request body is larger than the limit of {limit} bytes.")
-    if declared > limit:
-        raise too_large
-    try:
-        if declared >= 0:
-            raw: bytes = stream.read(declared)
-        elif environ.get("wsgi.input_terminated"):
-            raw = stream.read(limit + 1)
-        else:
-            raw = b""
-    except (OSError, ValueError) as error:
-        raise _bad(None, f"The request body could not be read: {error}.") from None
-    if len(raw) > limit:
-        raise too_large
+        raw = read_body(environ, limit)
+    except BodyError as error:
+        raise _Refusal(error.status, error.message) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -504,7 +489,7 @@ class ControlApp:
         headers: list[tuple[str, str]] = []
         try:
             status, body = 200, self._answer(environ, path[len(PREFIX) :].rstrip("/"))
-        except Refusal as refusal:
+        except _Refusal as refusal:
             status, headers = refusal.status, refusal.headers
             body = {"error": refusal.message, **refusal.extra}
             if refusal.field is not None:
@@ -524,14 +509,14 @@ class ControlApp:
     def _answer(self, environ: dict[str, Any], path: str) -> Any:
         endpoint = _ENDPOINTS.get(path)
         if endpoint is None:
-            refusal = Refusal(404, f"Nothing at {PREFIX}{path or '/'}: see 'endpoints'.")
+            refusal = _Refusal(404, f"Nothing at {PREFIX}{path or '/'}: see 'endpoints'.")
             refusal.extra["endpoints"] = endpoints()
             raise refusal
         method = environ.get("REQUEST_METHOD", "GET")
         handler = endpoint.handlers.get(method)
         if handler is None:
             allow = ", ".join(endpoint.handlers)
-            refusal = Refusal(405, f"{method} is not allowed on {PREFIX}{path}; use {allow}.")
+            refusal = _Refusal(405, f"{method} is not allowed on {PREFIX}{path}; use {allow}.")
             refusal.headers.append(("Allow", allow))
             raise refusal
         limit = self.fake.app.options.max_body_bytes

@@ -32,6 +32,7 @@ from ..harness.faults import Fault, FaultKind, FaultPlan, Fired
 from ..harness.journal import Exchange, Journal
 from ..harness.ratelimit import RateLimiter
 from ..version import __version__
+from .body import BodyError, read_body
 
 __all__ = ["AppOptions", "LogScaleApp"]
 
@@ -205,26 +206,10 @@ class LogScaleApp:
         return self._graphql(raw, trace)
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
-        limit = self.options.max_body_bytes
-        stream = environ["wsgi.input"]
         try:
-            declared = int(environ.get("CONTENT_LENGTH") or -1)
-        except ValueError:
-            raise _Reject(400, "The Content-Length header is not a number.") from None
-        if declared > limit:
-            raise _Reject(413, f"The request body is larger than the limit of {limit} bytes.")
-        try:
-            if declared >= 0:
-                raw: bytes = stream.read(declared)
-            elif environ.get("wsgi.input_terminated"):
-                raw = stream.read(limit + 1)
-            else:
-                raw = b""
-        except (OSError, ValueError) as error:  # a broken chunked encoding, mostly
-            raise _Reject(400, f"The request body could not be read: {error}.") from None
-        if len(raw) > limit:
-            raise _Reject(413, f"The request body is larger than the limit of {limit} bytes.")
-        return raw
+            return read_body(environ, self.options.max_body_bytes)
+        except BodyError as error:
+            raise _Reject(error.status, error.message) from None
 
     def _authenticate(self, environ: dict[str, Any], trace: _Trace) -> None:
         """Put the caller and its token (for the rate limit) on the trace, or answer 401."""
