@@ -497,7 +497,7 @@ class ControlApp:
         except Exception:  # a bug of ours: say so in JSON, keep the server thread alive
             log.exception("pytest-logscale's control API failed on %s", path)
             status, body = 500, {"error": "Internal error in pytest-logscale's control API."}
-        payload = json.dumps(body).encode()
+        payload = json.dumps(body).encode() + b"\n"  # a shell prompt after curl's output
         headers = [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(payload))),

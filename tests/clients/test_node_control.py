@@ -58,3 +58,13 @@ def test_a_failing_node_test_fails_the_run(served: ServeProcess, tmp_path: Path)
     done = node_test(served, failing)
     assert done.returncode == 1, done.stdout
     assert re.search(r"^not ok \d+ - the fake has no such endpoint$", done.stdout, re.MULTILINE)
+
+
+def test_the_clients_guide_shows_the_suite_as_it_is() -> None:
+    guide = (Path(__file__).parent.parent.parent / "docs" / "clients.md").read_text("utf-8")
+    section = guide.split("## Node.js: a test suite with the control API\n", 1)[1]
+    shown = re.findall(r"^```js\n(.*?)^```\n", section, re.DOTALL | re.MULTILINE)
+    assert len(shown) >= 3
+    suite = SUITE.read_text(encoding="utf-8")
+    for block in shown:
+        assert block in suite, block
