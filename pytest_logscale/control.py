@@ -41,6 +41,7 @@ _LAST_INSTANT = 253_402_300_799_999
 _SESSION_DETAILS = {"clientInfo": "client_info", "ip": "ip", "city": "city", "country": "country"}
 
 StartResponse = Callable[..., Any]
+Header = tuple[str, str]
 
 
 class _Refusal(Exception):
@@ -461,6 +462,10 @@ _ENDPOINTS: dict[str, _Endpoint] = {
 }
 
 
+def _encode(body: Any) -> bytes:
+    return json.dumps(body).encode() + b"\n"  # the shell prompt after curl's output on its line
+
+
 def endpoints() -> list[str]:
     """Every endpoint as ``METHOD /_fake/path``, in the order of docs/control-api.md."""
     return [
@@ -486,18 +491,7 @@ class ControlApp:
         path = "/" + environ.get("PATH_INFO", "").lstrip("/")
         if path != PREFIX and not path.startswith(PREFIX + "/"):
             return self.app(environ, start_response)
-        headers: list[tuple[str, str]] = []
-        try:
-            status, body = 200, self._answer(environ, path[len(PREFIX) :].rstrip("/"))
-        except _Refusal as refusal:
-            status, headers = refusal.status, refusal.headers
-            body = {"error": refusal.message, **refusal.extra}
-            if refusal.field is not None:
-                body["field"] = refusal.field
-        except Exception:  # a bug of ours: say so in JSON, keep the server thread alive
-            log.exception("pytest-logscale's control API failed on %s", path)
-            status, body = 500, {"error": "Internal error in pytest-logscale's control API."}
-        payload = json.dumps(body).encode() + b"\n"  # a shell prompt after curl's output
+        status, payload, headers = self._respond(environ, path[len(PREFIX) :].rstrip("/"))
         headers = [
             ("Content-Type", "application/json"),
             ("Content-Length", str(len(payload))),
@@ -505,6 +499,20 @@ class ControlApp:
         ]
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [payload]
+
+    def _respond(self, environ: dict[str, Any], path: str) -> tuple[int, bytes, list[Header]]:
+        """Status, JSON payload and extra headers of a control request; never raises."""
+        try:
+            return 200, _encode(self._answer(environ, path)), []
+        except _Refusal as refusal:
+            body = {"error": refusal.message, **refusal.extra}
+            if refusal.field is not None:
+                body["field"] = refusal.field
+            return refusal.status, _encode(body), refusal.headers
+        except Exception:  # a bug of ours: say so in JSON, keep the server thread alive
+            log.exception("pytest-logscale's control API failed on %s%s", PREFIX, path)
+            body = {"error": "Internal error in pytest-logscale's control API."}
+            return 500, _encode(body), []
 
     def _answer(self, environ: dict[str, Any], path: str) -> Any:
         endpoint = _ENDPOINTS.get(path)

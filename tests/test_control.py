@@ -554,3 +554,18 @@ def test_serve_no_control_answers_404_under_the_prefix() -> None:
         answer = requests.post(server.url + "/_fake/reset", timeout=TIMEOUT)
         assert answer.status_code == 404
         assert "/graphql" in answer.json()["errors"][0]["message"]
+
+
+def test_a_bug_behind_an_endpoint_is_a_json_500_logged_and_the_server_carries_on(
+    logscale_server: FakeLogScale, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(logscale_server.journal, "calls", broken)
+    answer = control(logscale_server, "GET", "/journal")
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "Internal error in pytest-logscale's control API."}
+    assert "control API failed on /_fake/journal" in caplog.text
+    monkeypatch.undo()
+    assert ok(logscale_server, "GET", "/journal") == {"entries": []}
