@@ -1,0 +1,333 @@
+"""The control API's endpoints: small adapters from JSON to :class:`FakeLogScale`'s methods.
+
+No rule is decided here: resetting, the clock, faults, the rate limit, state
+files, logins and tokens are the fake's; an endpoint only reads the request's
+JSON, calls the fake and writes what it got back as JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..domain.clock import to_datetime, to_millis
+from ..harness.faultfile import rules_from_json, rules_to_json
+from ..harness.journal import Exchange
+from ..harness.ratelimit import RateLimit
+from ..harness.statefile import StateError, format_instant
+from ..seeding import SeedOptions
+from .wire import LAST_INSTANT, Request, bad, instant, only, text, whole
+
+if TYPE_CHECKING:
+    from ..domain.records import User
+    from ..fake import FakeLogScale
+
+__all__ = ["ENDPOINTS", "PREFIX", "Endpoint", "endpoints", "live_session_tokens"]
+
+#: Where the control API lives on the fake's port.
+PREFIX = "/_fake"
+_SESSION_DETAILS = {"clientInfo": "client_info", "ip": "ip", "city": "city", "country": "country"}
+
+Handler = Callable[["FakeLogScale", Request], Any]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    handlers: Mapping[str, Handler]
+    parameters: frozenset[str] = frozenset()
+
+
+def _seeding(fake: FakeLogScale) -> dict[str, Any]:
+    return {
+        "seeding": {
+            f.name: _plain(getattr(fake.seed_options, f.name))
+            for f in dataclasses.fields(SeedOptions)
+        }
+    }
+
+
+def _plain(value: Any) -> Any:
+    return format_instant(to_millis(value)) if isinstance(value, datetime) else value
+
+
+def _option(option: dataclasses.Field[Any], value: Any) -> Any:
+    """A seeding option from JSON: an instant (an anchor) is epoch ms or ISO-8601 there."""
+    if "datetime" in str(option.type) and isinstance(value, (str, int)):
+        return to_datetime(instant(value, option.name))
+    return value
+
+
+def _reset(fake: FakeLogScale, request: Request) -> Any:
+    body = request.body()
+    if not body:
+        fake.reset()
+        return _seeding(fake)
+    options_fields = {f.name: f for f in dataclasses.fields(SeedOptions)}
+    only(body, options_fields)
+    given = {key: _option(options_fields[key], value) for key, value in body.items()}
+    try:
+        options = dataclasses.replace(fake.seed_options, **given)
+    except (TypeError, ValueError) as error:
+        # SeedOptions' message starts with the option it refuses
+        field = next((key for key in body if str(error).startswith(key)), None)
+        raise bad(field, f"Cannot reseed: {error}.") from None
+    fake.reseed(options)
+    return _seeding(fake)
+
+
+def _get_state(fake: FakeLogScale, request: Request) -> Any:
+    return fake.dump_state()
+
+
+def _put_state(fake: FakeLogScale, request: Request) -> Any:
+    try:
+        fake.load_state(request.body())
+    except StateError as error:
+        # "state: <place>: <problem>": the place is the field to blame
+        place = str(error).split(": ")
+        raise bad(place[1] if len(place) > 2 else None, str(error)) from None
+    return _seeding(fake)
+
+
+def _clock(fake: FakeLogScale) -> dict[str, Any]:
+    now = fake.clock.now_ms()
+    return {"now": format_instant(now), "epochMs": now, "wall": fake.clock.wall}
+
+
+def _get_clock(fake: FakeLogScale, request: Request) -> Any:
+    return _clock(fake)
+
+
+def _post_clock(fake: FakeLogScale, request: Request) -> Any:
+    body = request.body()
+    only(body, ("advance", "set"))
+    if "advance" in body and "set" in body:
+        raise bad("set", "Give either 'advance' or 'set', not both.")
+    if "set" in body:
+        fake.clock.set(instant(body["set"]))
+        return _clock(fake)
+    millis = whole(body, "advance")
+    if millis < 0:
+        raise bad("advance", "'advance' must not be negative: use 'set' to go back in time.")
+    if fake.clock.now_ms() + millis > LAST_INSTANT:
+        raise bad("advance", "'advance' would take the clock past 9999-12-31.")
+    fake.clock.advance(timedelta(milliseconds=millis))
+    return _clock(fake)
+
+
+def _reason(exchange: Exchange) -> str | None:
+    """Why a request got 401, from its answer's first error."""
+    if exchange.status != 401 or not isinstance(exchange.response, dict):
+        return None
+    errors = exchange.response.get("errors")
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        message = errors[0].get("message")
+        return message if isinstance(message, str) else None
+    return None
+
+
+def _exchange(exchange: Exchange) -> dict[str, Any]:
+    return {
+        "method": exchange.method,
+        "path": exchange.path,
+        "status": exchange.status,
+        "operationType": exchange.operation_type,
+        "operationName": exchange.operation_name,
+        "rootFields": list(exchange.root_fields),
+        "variables": exchange.variables,
+        "calls": [{"field": f, "arguments": a} for f, a in exchange.field_calls()],
+        "userId": exchange.user_id,
+        "sessionId": exchange.session_id,
+        "reason": _reason(exchange),
+        "fault": exchange.fault,
+        "response": exchange.response,
+    }
+
+
+def _get_journal(fake: FakeLogScale, request: Request) -> Any:
+    found = fake.journal.calls(
+        request.query.get("field"), operation_name=request.query.get("operation")
+    )
+    return {"entries": [_exchange(e) for e in found]}
+
+
+def _delete_journal(fake: FakeLogScale, request: Request) -> Any:
+    fake.journal.clear()
+    return {"entries": []}
+
+
+def _faults(fake: FakeLogScale) -> dict[str, Any]:
+    return {"faults": rules_to_json(fake.faults)}
+
+
+def _get_faults(fake: FakeLogScale, request: Request) -> Any:
+    return _faults(fake)
+
+
+def _delete_faults(fake: FakeLogScale, request: Request) -> Any:
+    fake.faults.clear()
+    return _faults(fake)
+
+
+def _post_faults(fake: FakeLogScale, request: Request) -> Any:
+    given = request.json()
+    entries = given if isinstance(given, list) else [given]
+    try:
+        rules = rules_from_json(fake.faults, entries)
+    except ValueError as error:
+        message = str(error).split(": ", 1)[-1] if not isinstance(given, list) else str(error)
+        raise bad(_fault_field(str(error)), message) from None
+    for rule in rules:  # all were checked: all or none are added
+        fake.faults.add(
+            rule.fault,
+            times=rule.times,
+            operation_name=rule.operation_name,
+            root_field=rule.root_field,
+        )
+    return _faults(fake)
+
+
+#: A fault's JSON keys as the subjects of Fault's and FaultRule's messages name them, first match.
+_FAULT_SUBJECTS = (
+    ("HTML", "html"),
+    ("Retry-After", "retryAfter"),
+    ("HTTP status", "status"),
+    ("up_to", "upTo"),
+    ("delay", "seconds"),
+    ("keep_bytes", "keepBytes"),
+    ("operation_name", "operationName"),
+    ("root field", "rootField"),
+    ("times", "times"),
+    ("message", "message"),
+)
+
+
+def _fault_field(message: str) -> str | None:
+    """The JSON key a fault's error message is about (a quoted key, else the message's subject)."""
+    problem = message.split(": ", 1)[-1]
+    if problem.startswith("'fault' "):
+        return "fault"
+    if problem.startswith(("unknown key ", "a ")) and "'" in problem:
+        quoted = problem.split("'")[1]
+        if problem.startswith("unknown key ") or " needs '" in problem:
+            return quoted
+    subject = problem.split(" must ")[0].split(" (known")[0]
+    return next((key for word, key in _FAULT_SUBJECTS if word in subject), None)
+
+
+def _rate_limit(fake: FakeLogScale) -> dict[str, Any]:
+    limit = fake.rate_limit
+    if limit is None:
+        return {"rateLimit": None}
+    return {"rateLimit": {"requests": limit.requests, "windowMs": limit.window_ms}}
+
+
+def _get_rate_limit(fake: FakeLogScale, request: Request) -> Any:
+    return _rate_limit(fake)
+
+
+def _put_rate_limit(fake: FakeLogScale, request: Request) -> Any:
+    body = request.body()
+    only(body, ("requests", "windowMs"))
+    requests, window = whole(body, "requests"), whole(body, "windowMs")
+    try:
+        limit = RateLimit(requests, window)
+    except ValueError as error:
+        field = "windowMs" if "window" in str(error) else "requests"
+        raise bad(field, f"Not a rate limit: {error}.") from None
+    fake.rate_limit = limit
+    return _rate_limit(fake)
+
+
+def _delete_rate_limit(fake: FakeLogScale, request: Request) -> Any:
+    fake.rate_limit = None
+    return _rate_limit(fake)
+
+
+def live_session_tokens(fake: FakeLogScale, user: User) -> list[str]:
+    """The tokens of the user's sessions that are active now, oldest first."""
+    store = fake.store
+    with store.locked():
+        return [s.token for s in store.user_sessions(user.id) if store.is_active(s)]
+
+
+def _get_users(fake: FakeLogScale, request: Request) -> Any:
+    names = {o.id: o.name for o in fake.organizations}
+    api_tokens: dict[str, list[str]] = {}
+    for token, user_id in fake.store.api_tokens().items():
+        api_tokens.setdefault(user_id, []).append(token)
+    return {
+        "users": [
+            {
+                "id": user.id,
+                "username": user.username,
+                "displayName": user.display_name,
+                "organization": {"id": user.organization_id, "name": names[user.organization_id]},
+                "role": user.role.value,
+                "sessionTokens": live_session_tokens(fake, user),
+                "apiTokens": api_tokens.get(user.id, []),
+            }
+            for user in fake.users
+        ]
+    }
+
+
+def _find_user(fake: FakeLogScale, reference: str) -> User:
+    """A user by id, else by username (which must name one user)."""
+    try:
+        return fake.store.user(reference)
+    except KeyError:
+        pass
+    found = [u for u in fake.users if u.username == reference]
+    if len(found) != 1:
+        problem = "no user has" if not found else "several users have"
+        raise bad("user", f"{problem} the id or username {reference[:100]!r}.")
+    return found[0]
+
+
+def _login(fake: FakeLogScale, request: Request) -> Any:
+    body = request.body()
+    only(body, ("user", "apiToken", *_SESSION_DETAILS))
+    user = _find_user(fake, text(body, "user"))
+    api = body.get("apiToken", False)
+    if not isinstance(api, bool):
+        raise bad("apiToken", "'apiToken' must be true or false.")
+    answer = {"userId": user.id, "username": user.username, "organizationId": user.organization_id}
+    if api:
+        extra = next((key for key in body if key in _SESSION_DETAILS), None)
+        if extra is not None:
+            raise bad(extra, f"{extra!r} describes a session; an API token has none.")
+        return {**answer, "token": fake.api_token(user), "sessionId": None}
+    details = {name: text(body, key) for key, name in _SESSION_DETAILS.items() if key in body}
+    try:
+        session = fake.login(user, **details)
+    except ValueError as error:  # the only detail the store checks is the address
+        raise bad("ip", f"Cannot log in: {error}.") from None
+    return {**answer, "token": session.token, "sessionId": session.id}
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "/reset": Endpoint({"POST": _reset}),
+    "/state": Endpoint({"GET": _get_state, "PUT": _put_state}),
+    "/clock": Endpoint({"GET": _get_clock, "POST": _post_clock}),
+    "/journal": Endpoint(
+        {"GET": _get_journal, "DELETE": _delete_journal}, frozenset({"field", "operation"})
+    ),
+    "/faults": Endpoint({"GET": _get_faults, "POST": _post_faults, "DELETE": _delete_faults}),
+    "/rate-limit": Endpoint(
+        {"GET": _get_rate_limit, "PUT": _put_rate_limit, "DELETE": _delete_rate_limit}
+    ),
+    "/users": Endpoint({"GET": _get_users}),
+    "/login": Endpoint({"POST": _login}),
+}
+
+
+def endpoints() -> list[str]:
+    """Every endpoint as ``METHOD /_fake/path``, in the order of docs/control-api.md."""
+    return [
+        f"{method} {PREFIX}{path}"
+        for path, endpoint in ENDPOINTS.items()
+        for method in endpoint.handlers
+    ]
