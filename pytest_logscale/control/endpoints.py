@@ -35,6 +35,8 @@ Handler = Callable[["FakeLogScale", Request], Any]
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Endpoint:
+    """The handler of each method a path takes, and the query parameters it reads."""
+
     handlers: Mapping[str, Handler]
     parameters: frozenset[str] = frozenset()
 

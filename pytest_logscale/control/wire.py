@@ -44,6 +44,7 @@ class Refusal(Exception):
 
 
 def bad(field: str | None, message: str) -> Refusal:
+    """A 400 refusal blaming ``field`` (None: the body as a whole)."""
     return Refusal(400, message, field)
 
 
@@ -94,6 +95,7 @@ def _no_constant(name: str) -> Any:
 
 
 def query_parameters(environ: dict[str, Any], allowed: frozenset[str]) -> dict[str, str]:
+    """The query string's parameters: each one ``allowed``, given once and not empty."""
     found: dict[str, str] = {}
     for name, values in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True).items():
         if name not in allowed:
@@ -116,6 +118,7 @@ def only(body: Mapping[str, Any], allowed: Iterable[str]) -> None:
 
 
 def whole(body: Mapping[str, Any], key: str) -> int:
+    """``body[key]``, which must be there and be a whole number (not a bool, not 1.0)."""
     value = body.get(key)
     if key not in body:
         raise bad(key, f"{key!r} is missing.")
@@ -125,6 +128,7 @@ def whole(body: Mapping[str, Any], key: str) -> int:
 
 
 def text(body: Mapping[str, Any], key: str) -> str:
+    """``body[key]``, which must be a string."""
     value = body.get(key)
     if not isinstance(value, str):
         raise bad(key, f"{key!r} must be a string, not {json.dumps(value)[:60]}.")
@@ -134,9 +138,9 @@ def text(body: Mapping[str, Any], key: str) -> str:
 def instant(value: Any, field: str = "set") -> int:
     """Epoch milliseconds of a whole number or an ISO-8601 string with a time zone."""
     if isinstance(value, str):
-        text = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
+        written = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
         try:
-            parsed = datetime.fromisoformat(text)
+            parsed = datetime.fromisoformat(written)
         except ValueError:
             raise bad(field, f"{field!r} is not an ISO-8601 instant: {value[:60]!r}.") from None
         if parsed.tzinfo is None:
@@ -150,4 +154,5 @@ def instant(value: Any, field: str = "set") -> int:
 
 
 def encode(body: Any) -> bytes:
+    """A JSON answer, ending in a newline."""
     return json.dumps(body).encode() + b"\n"  # the shell prompt after curl's output on its line
