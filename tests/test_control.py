@@ -200,7 +200,9 @@ def test_without_control_the_prefix_is_404_like_any_unknown_path() -> None:
     with FakeLogScale(SeedOptions(), control=False) as server:
         answer = requests.post(server.url + "/_fake/reset", timeout=TIMEOUT)
         assert answer.status_code == 404
-        assert "errors" in answer.json()  # the GraphQL app's own 404
+        assert "endpoints" not in answer.text
+        (exchange,) = server.journal  # the GraphQL app's own 404, journalled as such
+        assert (exchange.path, exchange.status) == ("/_fake/reset", 404)
         with pytest.raises(RuntimeError, match="control API is off"):
             _ = server.control_url
 
@@ -360,7 +362,7 @@ def test_the_journal_shows_what_was_called_and_filters(logscale_server: FakeLogS
     ]
     assert revoke["userId"] == logscale_server.admin().id
     assert revoke["response"] == {"data": {"revokeSession": True}}
-    assert unauthorized["reason"] == "The access token is not valid."
+    assert "not valid" in unauthorized["reason"]  # the token is unknown
     assert ids["reason"] is None
     filtered = ok(logscale_server, "GET", "/journal?field=revokeSession")["entries"]
     assert filtered == [revoke]
@@ -553,7 +555,7 @@ def test_serve_no_control_answers_404_under_the_prefix() -> None:
     with ServeProcess("--no-control") as server:
         answer = requests.post(server.url + "/_fake/reset", timeout=TIMEOUT)
         assert answer.status_code == 404
-        assert "/graphql" in answer.json()["errors"][0]["message"]
+        assert "endpoints" not in answer.text
 
 
 def test_a_bug_behind_an_endpoint_is_a_json_500_logged_and_the_server_carries_on(

@@ -56,7 +56,7 @@ def test_the_curl_walk_through_runs_against_serve(served: ServeProcess, tmp_path
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert '"field": "advance"' in done.stdout
-    assert '"reason": "The access token is not valid."' in done.stdout
+    assert re.search(r'"status": 401, .*"reason": "[^"]*not valid[^"]*"', done.stdout)
     assert '{"faults": []}' in done.stdout
     assert '{"rateLimit": null}' in done.stdout
     assert (tmp_path / "scenario.json").read_text().startswith('{"format": "pytest-logscale-state"')

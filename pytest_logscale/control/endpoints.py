@@ -120,10 +120,14 @@ def _post_clock(fake: FakeLogScale, request: Request) -> Any:
 
 
 def _reason(exchange: Exchange) -> str | None:
-    """Why a request got 401, from its answer's first error."""
-    if exchange.status != 401 or not isinstance(exchange.response, dict):
+    """Why a request got 401: the journal's own record of it where the journal keeps one,
+    else the message of the answer's first error."""
+    if exchange.status != 401:
         return None
-    errors = exchange.response.get("errors")
+    recorded = getattr(exchange, "auth_failure", None)
+    if isinstance(recorded, str):
+        return recorded
+    errors = exchange.response.get("errors") if isinstance(exchange.response, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         message = errors[0].get("message")
         return message if isinstance(message, str) else None
