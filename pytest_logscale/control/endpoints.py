@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..domain.clock import to_datetime, to_millis
+from ..domain.clock import to_millis
 from ..harness.faultfile import rules_from_json, rules_to_json
 from ..harness.journal import Exchange
 from ..harness.ratelimit import RateLimit
@@ -41,24 +41,21 @@ class Endpoint:
     parameters: frozenset[str] = frozenset()
 
 
+def _seeding_options() -> list[str]:
+    """The seeding options a reset takes: the fields that make up the seeded data.
+
+    ``SeedOptions`` compares by those only (bounds and the like are left out of ``==``).
+    """
+    return [f.name for f in dataclasses.fields(SeedOptions) if f.compare]
+
+
 def _seeding(fake: FakeLogScale) -> dict[str, Any]:
-    return {
-        "seeding": {
-            f.name: _plain(getattr(fake.seed_options, f.name))
-            for f in dataclasses.fields(SeedOptions)
-        }
-    }
+    options = fake.seed_options
+    return {"seeding": {name: _plain(getattr(options, name)) for name in _seeding_options()}}
 
 
 def _plain(value: Any) -> Any:
     return format_instant(to_millis(value)) if isinstance(value, datetime) else value
-
-
-def _option(option: dataclasses.Field[Any], value: Any) -> Any:
-    """A seeding option from JSON: an instant (an anchor) is epoch ms or ISO-8601 there."""
-    if "datetime" in str(option.type) and isinstance(value, (str, int)):
-        return to_datetime(instant(value, option.name))
-    return value
 
 
 def _reset(fake: FakeLogScale, request: Request) -> Any:
@@ -66,11 +63,9 @@ def _reset(fake: FakeLogScale, request: Request) -> Any:
     if not body:
         fake.reset()
         return _seeding(fake)
-    options_fields = {f.name: f for f in dataclasses.fields(SeedOptions)}
-    only(body, options_fields)
-    given = {key: _option(options_fields[key], value) for key, value in body.items()}
+    only(body, _seeding_options())
     try:
-        options = dataclasses.replace(fake.seed_options, **given)
+        options = dataclasses.replace(fake.seed_options, **body)
     except (TypeError, ValueError) as error:
         # SeedOptions' message starts with the option it refuses
         field = next((key for key in body if str(error).startswith(key)), None)
@@ -109,14 +104,17 @@ def _post_clock(fake: FakeLogScale, request: Request) -> Any:
         raise bad("set", "Give either 'advance' or 'set', not both.")
     if "set" in body:
         fake.clock.set(instant(body["set"]))
-        return _clock(fake)
-    millis = whole(body, "advance")
+    else:
+        fake.clock.advance(timedelta(milliseconds=_advance(fake, whole(body, "advance"))))
+    return _clock(fake)
+
+
+def _advance(fake: FakeLogScale, millis: int) -> int:
     if millis < 0:
         raise bad("advance", "'advance' must not be negative: use 'set' to go back in time.")
     if fake.clock.now_ms() + millis > LAST_INSTANT:
         raise bad("advance", "'advance' would take the clock past 9999-12-31.")
-    fake.clock.advance(timedelta(milliseconds=millis))
-    return _clock(fake)
+    return millis
 
 
 def _reason(exchange: Exchange) -> str | None:
