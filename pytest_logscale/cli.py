@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from .control import live_session_tokens
+from .control import live_session_token
 from .domain.records import User
 from .fake import FakeLogScale
 from .harness.ratelimit import RateLimit
@@ -207,7 +207,7 @@ def _fake(args: argparse.Namespace) -> FakeLogScale:
 
 def _live_token(fake: FakeLogScale, user: User) -> str | None:
     """The token of the user's first session that is active now, or None."""
-    return next(iter(live_session_tokens(fake, user)), None)
+    return live_session_token(fake, user)
 
 
 def _users_table(fake: FakeLogScale) -> list[str]:

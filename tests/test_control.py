@@ -485,12 +485,26 @@ def test_users_lists_each_user_with_organization_role_and_live_tokens(
         "name": logscale_server.organization.name,
     }
     assert owner["username"] == logscale_server.owner().username
-    assert logscale_server.token in owner["sessionTokens"]
+    assert owner["sessionToken"] == logscale_server.token
     member = next(u for u in users if u["id"] == logscale_server.member().id)
     assert member["apiTokens"] == [api]
     for user in users:
-        for token in user["sessionTokens"] + user["apiTokens"]:
+        for token in filter(None, [user["sessionToken"], *user["apiTokens"]]):
             assert graphql(logscale_server, ACTIVE, token).status_code in (200,)
+
+
+def test_a_user_without_an_active_session_has_no_session_token(
+    logscale_server: FakeLogScale,
+) -> None:
+    member = logscale_server.member()
+    revoke_user = "mutation($id: String!) { revokeSession(input: {id: $id, revocationType: User}) }"
+    assert graphql(logscale_server, revoke_user, logscale_server.token, id=member.id).ok
+    users = ok(logscale_server, "GET", "/users")["users"]
+    (listed,) = [u for u in users if u["id"] == member.id]
+    assert listed["sessionToken"] is None
+    token = ok(logscale_server, "POST", "/login", {"user": member.id})["token"]
+    users = ok(logscale_server, "GET", "/users")["users"]
+    assert [u["sessionToken"] for u in users if u["id"] == member.id] == [token]
 
 
 def test_login_by_id_or_username_opens_a_session(logscale_server: FakeLogScale) -> None:

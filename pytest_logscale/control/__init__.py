@@ -10,6 +10,6 @@ untouched. JSON in, JSON out; every refusal is a 4xx whose body names the bad fi
 from __future__ import annotations
 
 from .app import ControlApp
-from .endpoints import PREFIX, endpoints, live_session_tokens
+from .endpoints import PREFIX, endpoints, live_session_token
 
-__all__ = ["PREFIX", "ControlApp", "endpoints", "live_session_tokens"]
+__all__ = ["PREFIX", "ControlApp", "endpoints", "live_session_token"]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..domain.records import User
     from ..fake import FakeLogScale
 
-__all__ = ["ENDPOINTS", "PREFIX", "Endpoint", "endpoints", "live_session_tokens"]
+__all__ = ["ENDPOINTS", "PREFIX", "Endpoint", "endpoints", "live_session_token"]
 
 #: Where the control API lives on the fake's port.
 PREFIX = "/_fake"
@@ -250,11 +250,11 @@ def _delete_rate_limit(fake: FakeLogScale, request: Request) -> Any:
     return _rate_limit(fake)
 
 
-def live_session_tokens(fake: FakeLogScale, user: User) -> list[str]:
-    """The tokens of the user's sessions that are active now, oldest first."""
+def live_session_token(fake: FakeLogScale, user: User) -> str | None:
+    """The token of the user's oldest session that is active now, or None when none is."""
     store = fake.store
     with store.locked():
-        return [s.token for s in store.user_sessions(user.id) if store.is_active(s)]
+        return next((s.token for s in store.user_sessions(user.id) if store.is_active(s)), None)
 
 
 def _get_users(fake: FakeLogScale, request: Request) -> Any:
@@ -270,7 +270,7 @@ def _get_users(fake: FakeLogScale, request: Request) -> Any:
                 "displayName": user.display_name,
                 "organization": {"id": user.organization_id, "name": names[user.organization_id]},
                 "role": user.role.value,
-                "sessionTokens": live_session_tokens(fake, user),
+                "sessionToken": live_session_token(fake, user),
                 "apiTokens": api_tokens.get(user.id, []),
             }
             for user in fake.users

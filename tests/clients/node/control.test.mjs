@@ -114,7 +114,7 @@ test('each test starts from the seeded state, whatever the last one did', async 
   assert.equal((await control('GET', '/rate-limit')).rateLimit, null);
   const { users } = await control('GET', '/users');
   for (const user of users) {
-    for (const token of user.sessionTokens) {
+    for (const token of [user.sessionToken, ...user.apiTokens].filter(Boolean)) {
       assert.equal((await graphql(ACTIVE, {}, token)).response.status, 200, user.username);
     }
   }
