@@ -6,6 +6,7 @@ through the fixture (docs/control-api.md).
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import json
 import os
@@ -62,6 +63,11 @@ def graphql(server: FakeLogScale, query: str, token: str, **variables: Any) -> r
         headers={"Authorization": f"Bearer {token}"},
         timeout=TIMEOUT,
     )
+
+
+def sizes(answer: dict[str, Any]) -> dict[str, int]:
+    """The seed and the sizes in a reset's answer (other seeding options left out)."""
+    return {k: answer["seeding"][k] for k in ("seed", "organizations", "users", "sessions")}
 
 
 def total(server: FakeLogScale, query: str = COUNT) -> int:
@@ -219,7 +225,7 @@ def test_reset_puts_back_the_seeded_state_and_empties_the_journal(
     logscale_server.clock.advance(hours=1)
     logscale_server.faults.add(Fault.status(503))
     answer = ok(logscale_server, "POST", "/reset")
-    assert answer["seeding"] == {"seed": 1, "organizations": 1, "users": 12, "sessions": 60}
+    assert sizes(answer) == {"seed": 1, "organizations": 1, "users": 12, "sessions": 60}
     assert len(logscale_server.journal) == 0
     assert len(logscale_server.faults) == 0
     assert logscale_server.clock.now_ms() == logscale_server.clock.start_ms
@@ -230,10 +236,21 @@ def test_reset_with_options_reseeds_and_keeps_the_options_left_out(
     logscale_server: FakeLogScale,
 ) -> None:
     answer = ok(logscale_server, "POST", "/reset", {"sessions": 7, "seed": 3})
-    assert answer["seeding"] == {"seed": 3, "organizations": 1, "users": 12, "sessions": 7}
+    assert sizes(answer) == {"seed": 3, "organizations": 1, "users": 12, "sessions": 7}
     assert logscale_server.seed_options == SeedOptions(seed=3, sessions=7)
     assert total(logscale_server) == 7
     assert ok(logscale_server, "POST", "/reset", {})["seeding"]["sessions"] == 7
+
+
+def test_the_reset_answer_names_every_seeding_option_and_takes_them_back(
+    logscale_server: FakeLogScale,
+) -> None:
+    seeding = ok(logscale_server, "POST", "/reset")["seeding"]
+    compared = [f.name for f in dataclasses.fields(SeedOptions) if f.compare]
+    assert list(seeding) == compared  # bounds and the like are no seeding options
+    given = {name: value for name, value in seeding.items() if value is not None}
+    assert ok(logscale_server, "POST", "/reset", given)["seeding"] == seeding
+    assert logscale_server.seed_options == SeedOptions()
 
 
 @pytest.mark.parametrize(
