@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import signal
 import sys
 import threading
@@ -231,6 +232,16 @@ def _users_table(fake: FakeLogScale) -> list[str]:
     ]
 
 
+def _reachable_from_elsewhere(host: str) -> bool:
+    """Whether a server bound to ``host`` may be reached from other machines."""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return True
+
+
 def _serve(args: argparse.Namespace) -> int:
     if args.dump_state is not None:
         problem = _check_dump_target(args.dump_state)
@@ -245,6 +256,14 @@ def _serve(args: argparse.Namespace) -> int:
     except ServerError as error:
         print(f"pytest-logscale: {error.strerror}", file=sys.stderr)
         return 1
+    if args.control and _reachable_from_elsewhere(args.host):
+        print(
+            f"pytest-logscale: the control API is on at {fake.url}/_fake/: anyone who can "
+            "reach it can reset the fake, move its clock and log in as any user; "
+            "--no-control switches it off",
+            file=sys.stderr,
+            flush=True,
+        )
     stopped = threading.Event()
 
     def stop(_signum: int, _frame: FrameType | None) -> None:

@@ -10,6 +10,7 @@ import dataclasses
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -602,3 +603,22 @@ def test_a_bug_behind_an_endpoint_is_a_json_500_logged_and_the_server_carries_on
     assert "control API failed on /_fake/journal" in caplog.text
     monkeypatch.undo()
     assert ok(logscale_server, "GET", "/journal") == {"entries": []}
+
+
+@pytest.mark.parametrize(
+    ("args", "warned"),
+    [
+        (("--host", "0.0.0.0"), True),
+        (("--host", "0.0.0.0", "--no-control"), False),
+        (("--host", "127.0.0.1"), False),
+    ],
+)
+def test_serve_warns_when_the_control_api_can_be_reached_from_elsewhere(
+    args: tuple[str, ...], warned: bool
+) -> None:
+    server = ServeProcess(*args).start()
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)
+    _, stderr = server.process.communicate(timeout=TIMEOUT)
+    assert server.process.returncode == 0
+    assert ("control API is on at" in stderr.decode()) is warned
