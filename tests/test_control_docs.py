@@ -42,6 +42,13 @@ def test_every_endpoint_has_a_section_with_an_example() -> None:
             assert f"-X {method} " in body, endpoint
 
 
+def test_the_pytest_example_passes_with_the_fixture(pytester: pytest.Pytester) -> None:
+    require_program("curl")
+    (code,) = re.findall(r"^```python\n(.*?)^```\n", PAGE.read_text("utf-8"), re.S | re.M)
+    pytester.makepyfile(test_example=code)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
 def test_the_curl_walk_through_runs_against_serve(served: ServeProcess, tmp_path: Path) -> None:
     require_program("curl")
     script = "set -euo pipefail\n" + "\n".join(shell_blocks())
