@@ -114,9 +114,12 @@ def _parser() -> argparse.ArgumentParser:
 
 _LIMITS_HELP = {
     "max_body_bytes": "larger request bodies get HTTP 413",
+    "max_selection_size": "most fields and fragments an operation may select, a fragment "
+    "counted each time it is spread (LogScale's GraphQLSelectionSizeLimit)",
     "max_depth": "deepest nesting of fields a query may have",
-    "max_aliases": "most aliases a query may use",
+    "max_fragment_depth": "deepest nesting of fragments (spread or inline) a query may have",
     "max_tokens": "most lexical tokens a query may have",
+    "document_cache_bytes": "most bytes the parsed documents kept for reuse may hold",
     "max_limit": "sessions(limit:) above this is served as this",
 }
 

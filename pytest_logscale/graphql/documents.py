@@ -1,4 +1,4 @@
-"""Parsed and validated GraphQL documents, kept by query text.
+"""Parsed and validated GraphQL documents, kept by query text within a byte budget.
 
 Clients send the same few documents again and again; parsing and validating
 one costs more than running it, so each text is prepared once.
@@ -6,29 +6,28 @@ one costs more than running it, so each text is prepared once.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, final
 
 from graphql import (
     DocumentNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
-    SelectionSetNode,
     parse,
     specified_rules,
     validate,
 )
 from graphql.validation import ASTValidationRule
 
+from .footprint import retained_bytes
 from .limits import QueryLimits, check_limits
+from .selections import Outline
 
 __all__ = ["DocumentCache", "Operation", "Prepared"]
 
@@ -67,72 +66,84 @@ class Prepared:
         return next((op for op in self.operations if op.name == name), None)
 
 
-def _root_selections(
-    selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
-) -> list[FieldNode]:
-    found: list[FieldNode] = []
-    for selection in selections.selections:
-        if isinstance(selection, FieldNode):
-            found.append(selection)
-        elif isinstance(selection, InlineFragmentNode):
-            found += _root_selections(selection.selection_set, fragments, seen)
-        elif isinstance(selection, FragmentSpreadNode):
-            name = selection.name.value
-            if name in fragments and name not in seen:
-                seen.add(name)
-                found += _root_selections(fragments[name].selection_set, fragments, seen)
-    return found
-
-
-def _operation(
-    d: OperationDefinitionNode, fragments: dict[str, FragmentDefinitionNode]
-) -> Operation:
-    selections = tuple(_root_selections(d.selection_set, fragments, set()))
-    return Operation(
-        type=d.operation.value,
-        name=d.name.value if d.name else None,
-        root_fields=tuple(dict.fromkeys(s.name.value for s in selections)),
-        selections=selections,
-        definition=d,
-    )
-
-
 def _operations(document: DocumentNode) -> tuple[Operation, ...]:
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    return tuple(
-        _operation(d, fragments)
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode)
-    )
+    outline = Outline(document)
+    operations = []
+    for definition in outline.operations:
+        selections = tuple(outline.root_fields(definition))
+        operations.append(
+            Operation(
+                type=definition.operation.value,
+                name=definition.name.value if definition.name else None,
+                root_fields=tuple(dict.fromkeys(s.name.value for s in selections)),
+                selections=selections,
+                definition=definition,
+            )
+        )
+    return tuple(operations)
 
 
-class DocumentCache:
-    """Parse and validate each query text once, keeping the most recent ``size`` of them.
+def _parser_limits(max_tokens: int) -> dict[str, Any]:
+    """The parse keywords bounding a document's tokens, as this graphql-core spells them.
 
-    ``rules`` are validation rules beyond the specified ones; a document over
-    ``limits`` is refused before the schema's validation runs. A text longer
-    than :attr:`MAX_CACHED_CHARS` is prepared every time and never kept, so the
-    cache holds a few megabytes at most, not ``size`` bodies of the largest size.
+    graphql-core 3.3.2 counts lexical tokens and comments apart (``max_tokens``
+    is deprecated there); earlier versions from 3.2.3 count both in ``max_tokens``.
     """
+    if "max_lexical_tokens" in _PARSE_KEYWORDS:
+        return {"max_lexical_tokens": max_tokens, "max_comments": max_tokens}
+    if "max_tokens" in _PARSE_KEYWORDS:  # pragma: no cover - graphql-core before 3.3.2
+        return {"max_tokens": max_tokens}
+    return {}  # pragma: no cover - before 3.2.3, only the body size bounds a document
 
-    MAX_CACHED_CHARS = 16 * 1024
+
+_PARSE_KEYWORDS = frozenset(inspect.signature(parse).parameters)
+
+
+def _unlink_tokens(document: DocumentNode) -> None:
+    """Drop the chain of every token (comments too) the lexer made; nodes keep their own.
+
+    Error locations need only a node's start and its source, never the chain.
+    """
+    token = document.loc.start_token if document.loc else None
+    while token is not None:
+        token.prev, token.next, token = None, None, token.next
+
+
+@final
+class DocumentCache:
+    """Parse, check and validate each query text once, keeping the most recent within a budget.
+
+    ``max_bytes`` bounds what the kept documents hold, as :func:`retained_bytes`
+    counts it (about 100 bytes per character of query text); the least recently
+    used go first, and a document taking more than a quarter of the budget is
+    prepared every time and never kept. Only documents that validate are kept:
+    a refusal is made again each time, at the cost of one parse. A document over
+    ``limits`` is refused before the schema's validation runs; ``rules`` are
+    validation rules beyond the specified ones.
+    """
 
     def __init__(
         self,
         schema: GraphQLSchema,
         *,
-        size: int = 512,
+        limits: QueryLimits,
+        max_bytes: int,
         rules: Sequence[type[ASTValidationRule]] = (),
-        limits: QueryLimits | None = None,
     ) -> None:
         self._schema = schema
-        self._size = size
         self._limits = limits
+        self._parse_limits = _parser_limits(limits.max_tokens)
+        self._max_bytes = max_bytes
         self._rules = (*specified_rules, *rules)
-        self._entries: OrderedDict[str, Prepared] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[Prepared, int]] = OrderedDict()
+        self._retained = 0
         self._lock = threading.Lock()
+
+    @property
+    def retained_bytes(self) -> int:
+        """Bytes the kept documents hold, as the budget counts them."""
+        with self._lock:
+            return self._retained
 
     def prepare(self, query: str) -> Prepared:
         """The prepared document for a query text."""
@@ -140,30 +151,58 @@ class DocumentCache:
             found = self._entries.get(query)
             if found is not None:
                 self._entries.move_to_end(query)
-                return found
+                return found[0]
         prepared = self._prepare(query)
-        if len(query) > self.MAX_CACHED_CHARS:
-            return prepared
-        with self._lock:
-            self._entries[query] = prepared
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        if prepared.document is not None:
+            self._keep(query, prepared)
         return prepared
+
+    def _keep(self, query: str, prepared: Prepared) -> None:
+        cost = retained_bytes(query, prepared) + _ENTRY_BYTES
+        if cost > self._max_bytes // 4:
+            return
+        with self._lock:
+            if query in self._entries:  # another thread prepared it meanwhile
+                return
+            self._entries[query] = (prepared, cost)
+            self._retained += cost
+            while self._retained > self._max_bytes:
+                _query, (_prepared, dropped) = self._entries.popitem(last=False)
+                self._retained -= dropped
 
     def __contains__(self, query: object) -> bool:
         """Whether a query text is kept prepared."""
         with self._lock:
             return query in self._entries
 
+    def __len__(self) -> int:
+        """How many documents are kept."""
+        with self._lock:
+            return len(self._entries)
+
+    def clear(self) -> None:
+        """Forget every kept document."""
+        with self._lock:
+            self._entries.clear()
+            self._retained = 0
+
     def _prepare(self, query: str) -> Prepared:
         try:
-            document = parse(query, max_tokens=self._limits.max_tokens if self._limits else None)
+            document = parse(query, **self._parse_limits)
         except GraphQLError as error:
-            return Prepared(None, (error,), ())
-        errors = check_limits(document, self._limits) if self._limits else []
+            return Prepared(None, (error.with_traceback(None),), ())
+        _unlink_tokens(document)
+        errors = check_limits(document, self._limits)
         if errors:  # before validation, which costs more the larger the document
             return Prepared(None, tuple(errors), ())
-        errors = validate(self._schema, document, self._rules)
+        try:
+            errors = validate(self._schema, document, self._rules)
+        except RecursionError:  # graphql-core before 3.3 may recurse past the limits
+            errors = [GraphQLError("The document nests too deeply to be validated.")]
         if errors:
             return Prepared(None, tuple(errors), ())
         return Prepared(document, (), _operations(document))
+
+
+#: What an entry of the cache's ordered dict costs beyond the document (key, links, tuple).
+_ENTRY_BYTES = 200

@@ -59,23 +59,50 @@ class AppOptions:
 
     ``max_body_bytes``: larger bodies get 413. ``introspection`` and
     ``explorer``: switch schema introspection and the ``GET /graphql`` explorer.
-    ``max_depth``, ``max_aliases`` and ``max_tokens``: a document nesting fields
-    deeper, using more aliases (fragments counted where spread) or made of more
-    lexical tokens gets HTTP 400 with a GraphQL error saying which limit.
+    ``max_selection_size`` (LogScale's ``GraphQLSelectionSizeLimit``): the
+    fields and fragments an operation selects, a fragment counted each time it
+    is spread. ``max_depth``: fields nested in fields. ``max_fragment_depth``:
+    fragments (spread or inline) nested in fragments. ``max_tokens``: lexical
+    tokens (and, apart, comments) in a document. A document over any of them
+    gets HTTP 400 with a GraphQL error naming the limit.
+    ``document_cache_bytes``: what the parsed documents kept for reuse may hold.
     ``max_limit``: ``sessions(limit:)`` above it is served as if it were it.
     """
 
     max_body_bytes: int = 1 << 20
     introspection: bool = True
     explorer: bool = True
+    max_selection_size: int = 1_000
     max_depth: int = 20
-    max_aliases: int = 50
+    max_fragment_depth: int = 100
     max_tokens: int = 10_000
+    document_cache_bytes: int = 32 << 20
     max_limit: int = 10_000
 
     def __post_init__(self) -> None:
-        for name in ("max_body_bytes", "max_depth", "max_aliases", "max_tokens", "max_limit"):
+        for name in _WHOLE_NUMBERS:
             whole_number(getattr(self, name), f"AppOptions.{name}", 1)
+
+    @property
+    def query_limits(self) -> QueryLimits:
+        """The limits on a query document's shape, as the document cache checks them."""
+        return QueryLimits(
+            max_selection_size=self.max_selection_size,
+            max_depth=self.max_depth,
+            max_fragment_depth=self.max_fragment_depth,
+            max_tokens=self.max_tokens,
+        )
+
+
+_WHOLE_NUMBERS = (
+    "max_body_bytes",
+    "max_selection_size",
+    "max_depth",
+    "max_fragment_depth",
+    "max_tokens",
+    "document_cache_bytes",
+    "max_limit",
+)
 
 
 class _Reject(Exception):
@@ -126,10 +153,12 @@ class LogScaleApp:
         self.options = options or AppOptions()
         self.schema = build_schema()
         rules = () if self.options.introspection else (NoSchemaIntrospectionCustomRule,)
-        limits = QueryLimits(
-            self.options.max_depth, self.options.max_aliases, self.options.max_tokens
+        self.documents = DocumentCache(
+            self.schema,
+            limits=self.options.query_limits,
+            max_bytes=self.options.document_cache_bytes,
+            rules=rules,
         )
-        self.documents = DocumentCache(self.schema, rules=rules, limits=limits)
         self.fast_path = FastPath(self.schema)
         self._explorer = ExplorerGraphiQL(title="pytest-logscale").html(None).encode()
         roots = (self.schema.query_type, self.schema.mutation_type)
