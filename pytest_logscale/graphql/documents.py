@@ -114,7 +114,7 @@ class DocumentCache:
     """Parse, check and validate each query text once, keeping the most recent within a budget.
 
     ``max_bytes`` bounds what the kept documents hold, as :func:`retained_bytes`
-    counts it (about 100 bytes per character of query text); the least recently
+    counts it (60 to 100 bytes per character of query text); the least recently
     used go first, and a document taking more than a quarter of the budget is
     prepared every time and never kept. Only documents that validate are kept:
     a refusal is made again each time, at the cost of one parse. A document over
