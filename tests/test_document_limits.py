@@ -21,7 +21,6 @@ from serve_process import ServeProcess, run_serve
 from pytest_logscale import AppOptions, FakeLogScale
 from pytest_logscale.domain.records import ALL_ACTIONS
 from pytest_logscale.graphql.documents import DocumentCache
-from pytest_logscale.graphql.limits import QueryLimits
 from pytest_logscale.plugin import LogScaleServerFactory
 
 TIMEOUT = 30
@@ -49,6 +48,12 @@ def assert_still_answers(server: FakeLogScale) -> None:
     response = ask(server, CURRENT_USER)
     assert response.status_code == 200, response.text
     assert response.json()["data"]["currentUser"]["id"] == server.owner().id
+
+
+def standalone_cache(server: FakeLogScale, **limits: int) -> DocumentCache:
+    """A document cache of the server's schema, away from the server, with these limits."""
+    options = AppOptions(**limits)  # type: ignore[arg-type]
+    return DocumentCache(server.app.schema, limits=options.query_limits, max_bytes=1 << 25)
 
 
 def bomb(fragments: int, leaf: str = "id") -> str:
@@ -99,10 +104,7 @@ def test_a_fragment_bomb_costs_what_a_plain_document_of_its_length_costs(
 ) -> None:
     # 600 fragments spreading the next twice is 2**600 leaves expanded; spreading it once, 600.
     # Both are refused before validation: too large, too deeply nested.
-    limits = QueryLimits(
-        max_selection_size=1000, max_depth=20, max_fragment_depth=500, max_tokens=20_000
-    )
-    cache = DocumentCache(logscale_server.app.schema, limits=limits, max_bytes=1 << 25)
+    cache = standalone_cache(logscale_server, max_fragment_depth=500, max_tokens=20_000)
     exploding, plain = bomb(600), chain(600)
     ratios = []
     for _ in range(5):  # interleaved rounds, the median: this machine is shared and noisy
@@ -315,10 +317,7 @@ def test_the_document_cache_stays_within_its_byte_bound(
 def test_the_document_cache_accounts_a_document_close_to_what_it_holds(
     logscale_server: FakeLogScale,
 ) -> None:
-    limits = QueryLimits(
-        max_selection_size=10_000, max_depth=20, max_fragment_depth=100, max_tokens=10_000
-    )
-    cache = DocumentCache(logscale_server.app.schema, limits=limits, max_bytes=1 << 25)
+    cache = standalone_cache(logscale_server, max_selection_size=10_000)
     query = distinct_document(1, 4096)
     cache.prepare(query)  # warm up whatever the first preparation allocates once
     cache.clear()
