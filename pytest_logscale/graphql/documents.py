@@ -195,14 +195,26 @@ class DocumentCache:
         errors = check_limits(document, self._limits)
         if errors:  # before validation, which costs more the larger the document
             return Prepared(None, tuple(errors), ())
-        try:
-            errors = validate(self._schema, document, self._rules)
-        except RecursionError:  # graphql-core before 3.3 may recurse past the limits
-            errors = [GraphQLError("The document nests too deeply to be validated.")]
+        errors = self._validate(document)
         if errors:
             return Prepared(None, tuple(errors), ())
         return Prepared(document, (), _operations(document))
 
+    def _validate(self, document: DocumentNode) -> list[GraphQLError]:
+        """The schema's validation errors, with graphql-core giving up said plainly."""
+        try:
+            errors = validate(self._schema, document, self._rules)
+        except RecursionError:  # graphql-core before 3.3 recurses past its own bound
+            return [GraphQLError(_GAVE_UP)]
+        # graphql-core 3.3 aborts past its bounds with a bare "Validation aborted."
+        return [GraphQLError(_GAVE_UP) if e.message == "Validation aborted." else e for e in errors]
+
+
+_GAVE_UP = (
+    "Validation aborted: graphql-core's validation gave up on this document, which would cost "
+    "too much to validate (fragments nested past graphql-core's own bound, or many copies of "
+    "one field to compare). Simplify the document."
+)
 
 #: What an entry of the cache's ordered dict costs beyond the document (key, links, tuple).
 _ENTRY_BYTES = 200
