@@ -39,8 +39,6 @@ from .records import (
 
 __all__ = ["Caller", "Changes", "SessionPage", "SessionQuery", "Store"]
 
-DEFAULT_LIMIT = 50
-
 
 @dataclass(frozen=True, slots=True)
 class Caller:
@@ -55,17 +53,21 @@ class Caller:
         return self.user.organization_id
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SessionQuery:
-    """The arguments of ``sessions()`` with LogScale's defaults (None means left out)."""
+    """The arguments of ``sessions()``, every one given.
+
+    Their defaults live in one place, the served schema; ``graphql.resolvers.default_session_query``
+    builds a query from them. ``search_filter`` None means no filter.
+    """
 
     search_filter: str | None = None
-    level: Level = Level.USER
-    sort_by: SortBy = SortBy.LAST_ACTIVITY_TIME
-    order: Order = Order.DESC
-    skip: int = 0
-    limit: int = DEFAULT_LIMIT
-    only_active: bool = True
+    level: Level
+    sort_by: SortBy
+    order: Order
+    skip: int
+    limit: int
+    only_active: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +325,7 @@ class Store:
             )
         digest = token_digest(token)
         with self._lock:
-            credential = self._changes.credentials.get(digest) or self._base.credentials.get(digest)
+            credential = self._credential(digest)
             if credential is None:
                 raise Unauthenticated("The access token is not valid.")
             user = self._base.users[credential.user_id]
@@ -337,6 +339,29 @@ class Store:
             if session.last_activity_at != now:
                 self._changes.sessions[session.id] = replace(session, last_activity_at=now)
             return Caller(user, session.id)
+
+    def _credential(self, digest: bytes) -> Credential | None:
+        return self._changes.credentials.get(digest) or self._base.credentials.get(digest)
+
+    def validate_token(self, caller: Caller, token: str) -> str | None:
+        """``validateAccessTokenV2``: the session of a live token of the caller's organization.
+
+        None for a personal API token. A token that is unknown, of an ended or
+        expired session, or of another organization raises the same
+        :class:`InvalidArgument`, so nothing of another organization leaks.
+        Checking a token is not activity of its session.
+        """
+        with self._lock:
+            credential = self._credential(token_digest(token))
+            if credential is not None and (
+                self._base.users[credential.user_id].organization_id == caller.organization_id
+            ):
+                if credential.session_id is None:
+                    return None
+                session = self.session(credential.session_id)
+                if self.is_active(session):
+                    return session.id
+        raise InvalidArgument("The access token is not valid.")
 
     # -- queries ------------------------------------------------------------------
 

@@ -9,27 +9,45 @@ the nearest nullable parent.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from typing import Any, ParamSpec, TypeVar
 
 from ariadne import MutationType, ObjectType, QueryType, ScalarType, make_executable_schema
-from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
-from graphql.language import IntValueNode, StringValueNode, ValueNode, print_ast
+from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, value_from_ast
+from graphql import build_schema as parse_schema
+from graphql.language import IntValueNode, ValueNode, print_ast
 
 from ..domain.clock import to_datetime
 from ..domain.errors import LogScaleError
-from ..domain.records import Level, Order, Organization, RevocationType, Session, SortBy, User
-from ..domain.store import DEFAULT_LIMIT, Caller, SessionQuery, Store
+from ..domain.records import (
+    ALL_ACTIONS,
+    Level,
+    Order,
+    Organization,
+    RevocationType,
+    Session,
+    SortBy,
+    User,
+)
+from ..domain.store import Caller, SessionQuery, Store
 
-__all__ = ["SCHEMA_SDL", "Context", "build_schema"]
+__all__ = ["SCHEMA_SDL", "Context", "build_schema", "default_session_query"]
 
-SCHEMA_SDL = resources.files(__package__).joinpath("schema.graphql").read_text(encoding="utf-8")
+
+def _organization_action_sdl() -> str:
+    """``enum OrganizationAction``, written from ALL_ACTIONS: the 52 names live in records.py."""
+    values = "".join(f"  {action}\n" for action in ALL_ACTIONS)
+    return f'"Permissions a user can hold in an organization."\nenum OrganizationAction {{\n{values}}}\n'
+
+
+SCHEMA_SDL = (
+    resources.files(__package__).joinpath("schema.graphql").read_text(encoding="utf-8")
+    + _organization_action_sdl()
+)
 
 _LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
-_DECIMAL = re.compile(r"-?[0-9]+")  # ASCII digits only: isdigit() takes any script
 
 Info = GraphQLResolveInfo["Context"]
 _P = ParamSpec("_P")
@@ -66,26 +84,25 @@ def _refusals_as_errors(resolver: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 def _parse_long(value: Any) -> int:
+    """A variable's value: a JSON integer (or a whole float, as JSON numbers may come) in 64 bits."""
     whole: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         whole = value
-    elif (isinstance(value, str) and _DECIMAL.fullmatch(value.strip())) or (
-        isinstance(value, float) and value.is_integer()
-    ):
+    elif isinstance(value, float) and value.is_integer():
         whole = int(value)
     if whole is None:
-        raise GraphQLError(f"Long cannot represent {value!r}: it takes a whole number.")
+        raise GraphQLError(f"Long cannot represent {value!r}: it takes an integer, not text.")
     if not _LONG_MIN <= whole <= _LONG_MAX:
-        raise GraphQLError(f"Long cannot represent {value!r}: it is outside 64 bits.")
+        raise GraphQLError(f"Long cannot represent {value!r}: it is outside signed 64 bits.")
     return whole
 
 
 def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> int:
     # graphql-core reports a GraphQLError from here as it is: give it the node for locations
     try:
-        if isinstance(node, (IntValueNode, StringValueNode)):
-            return _parse_long(node.value if isinstance(node, StringValueNode) else int(node.value))
-        raise GraphQLError(f"Long cannot represent {print_ast(node)}: it takes a whole number.")
+        if isinstance(node, IntValueNode):
+            return _parse_long(int(node.value))
+        raise GraphQLError(f"Long cannot represent {print_ast(node)}: it takes an integer.")
     except GraphQLError as error:
         raise GraphQLError(error.message, node) from None
 
@@ -106,29 +123,32 @@ query = QueryType()
 
 @query.field("sessions")
 @_refusals_as_errors
-def _sessions(
-    _obj: None,
-    info: Info,
-    searchFilter: str | None = None,
-    level: str | None = None,
-    sortBy: str | None = None,
-    orderBy: str | None = None,
-    skip: int | None = None,
-    limit: int | None = None,
-    onlyActiveSessions: bool | None = None,
-) -> dict[str, Any]:
+def _sessions(_obj: None, info: Info, **arguments: Any) -> dict[str, Any]:
     context = _context(info)
-    request = SessionQuery(
-        search_filter=searchFilter,
-        level=Level(level) if level is not None else Level.USER,
-        sort_by=SortBy(sortBy) if sortBy is not None else SortBy.LAST_ACTIVITY_TIME,
-        order=Order(orderBy) if orderBy is not None else Order.DESC,
-        skip=skip if skip is not None else 0,
-        limit=_capped(limit if limit is not None else DEFAULT_LIMIT, context.max_limit),
-        only_active=onlyActiveSessions if onlyActiveSessions is not None else True,
-    )
+    request = default_session_query(**arguments)
+    if context.max_limit is not None:
+        request = replace(request, limit=_capped(request.limit, context.max_limit))
     page = context.store.query_sessions(context.caller, request)
     return {"totalResults": page.total, "results": page.sessions}
+
+
+def default_session_query(**arguments: Any) -> SessionQuery:
+    """A :class:`SessionQuery` from ``sessions()`` arguments by their GraphQL names.
+
+    An argument left out or given as null takes the default the served schema
+    declares for it (the one source of those defaults).
+    """
+    given = {name: value for name, value in arguments.items() if value is not None}
+    values = {**_SESSIONS_DEFAULTS, **given}
+    return SessionQuery(
+        search_filter=values.get("searchFilter"),
+        level=Level(values["level"]),
+        sort_by=SortBy(values["sortBy"]),
+        order=Order(values["orderBy"]),
+        skip=values["skip"],
+        limit=values["limit"],
+        only_active=values["onlyActiveSessions"],
+    )
 
 
 def _capped(limit: int, cap: int | None) -> int:
@@ -139,6 +159,18 @@ def _capped(limit: int, cap: int | None) -> int:
 @query.field("currentUser")
 def _current_user(_obj: None, info: Info) -> User:
     return _context(info).caller.user
+
+
+@query.field("viewer")
+def _viewer(_obj: None, info: Info) -> User:
+    return _context(info).caller.user
+
+
+@query.field("validateAccessTokenV2")
+@_refusals_as_errors
+def _validate_access_token(_obj: None, info: Info, accessToken: str) -> dict[str, str | None]:
+    context = _context(info)
+    return {"sessionId": context.store.validate_token(context.caller, accessToken)}
 
 
 @query.field("user")
@@ -216,6 +248,33 @@ for _field, _attribute in (
 ):
     user_type.set_alias(_field, _attribute)
 
+
+
+@user_type.field("allowedOrganizationActions")
+def _allowed_actions(user: User, _info: Info) -> list[str]:
+    return [action for action in ALL_ACTIONS if action in user.permissions]
+
+
+account_type = ObjectType("Account")
+for _field, _attribute in (
+    ("isRoot", "is_root"),
+    ("isOrganizationRoot", "is_org_root"),
+    ("fullName", "full_name"),
+    ("firstName", "first_name"),
+    ("lastName", "last_name"),
+    ("phoneNumber", "phone_number"),
+    ("createdAt", "created_at"),
+    ("countryCode", "country_code"),
+    ("stateCode", "state_code"),
+):
+    account_type.set_alias(_field, _attribute)
+
+
+@account_type.field("currentOrganization")
+def _current_organization(user: User, info: Info) -> Organization:
+    return _context(info).store.organization(user.organization_id)
+
+
 organization_type = ObjectType("Organization")
 organization_type.set_alias("createdAt", "created_at")
 
@@ -252,8 +311,24 @@ def build_schema() -> GraphQLSchema:
         mutation,
         session_type,
         user_type,
+        account_type,
         organization_type,
         configs_type,
         long_scalar,
         datetime_scalar,
     )
+
+
+def _declared_defaults(schema: GraphQLSchema) -> dict[str, Any]:
+    """The defaults ``sessions()`` declares, read from the schema (an enum as its name)."""
+    field = schema.query_type.fields["sessions"] if schema.query_type else None
+    assert field is not None, "schema.graphql lost sessions()"
+    defaults: dict[str, Any] = {}
+    for name, argument in field.args.items():
+        node = argument.ast_node.default_value if argument.ast_node else None
+        if node is not None:  # read from the SDL: graphql-core 3.2 and 3.3 keep it differently
+            defaults[name] = value_from_ast(node, argument.type)
+    return defaults
+
+
+_SESSIONS_DEFAULTS = _declared_defaults(parse_schema(SCHEMA_SDL))

@@ -26,6 +26,9 @@ class Exchange:
     valid document; ``user_id`` and ``session_id`` when it was not
     authenticated. ``response`` is the JSON body sent back (or its text when it
     was not JSON); ``fault`` names an injected fault that shaped the answer.
+    ``auth_failure`` says why a 401 was sent (no token, an unknown one, another
+    scheme, a logged-out, revoked or expired session and which limit), since
+    the answer itself only says ``The supplied authentication is invalid``.
     ``selections`` and ``definition`` are the parsed root fields and operation,
     from which :attr:`arguments` reads what each root field was called with.
     """
@@ -42,6 +45,7 @@ class Exchange:
     session_id: str | None = None
     response: Any = None
     fault: str | None = None
+    auth_failure: str | None = None
     selections: tuple[FieldNode, ...] = field(default=(), compare=False, repr=False)
     definition: OperationDefinitionNode | None = field(default=None, compare=False, repr=False)
 

@@ -1,7 +1,9 @@
 """The WSGI application: LogScale's HTTP habits around the GraphQL schema.
 
-Order of checks on ``POST /graphql``: body size (413), then the token (401),
-then the body (400), then the document and its variables (400), then the rate
+Order of checks on ``POST /graphql``: body size (413), then the token (401,
+always LogScale's plain-text ``The supplied authentication is invalid``; the
+reason goes to the journal), then the body (415, 400), then the document and
+its variables (400), then the rate
 limit (429), then injected faults (docs/faults.md), then execution (200, with
 resolver errors inside). Nothing a client sends can make it answer 500.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import parse_qs
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -28,6 +31,7 @@ from ..graphql.documents import DocumentCache, Operation
 from ..graphql.fastpath import FastPath
 from ..graphql.limits import QueryLimits
 from ..graphql.resolvers import Context, build_schema
+from ..graphql.unserved import explain_unserved
 from ..harness.faults import Fault, FaultKind, FaultPlan, Fired
 from ..harness.journal import Exchange, Journal
 from ..harness.ratelimit import RateLimiter
@@ -49,6 +53,7 @@ _REASONS = {
     404: "Not Found",
     405: "Method Not Allowed",
     413: "Content Too Large",
+    415: "Unsupported Media Type",
     500: "Internal Server Error",
 }
 
@@ -118,7 +123,22 @@ class _Reject(Exception):
     ):
         super().__init__(message)
         self.status, self.allow = status, allow
-        self.body: dict[str, Any] = {"errors": errors or [{"message": message}]}
+        self.body: dict[str, Any] | bytes = {"errors": errors or [{"message": message}]}
+        self.content_type = "application/json"
+
+
+#: LogScale's answer to a dead or missing token, documented on its API token pages.
+UNAUTHORIZED_TEXT = "The supplied authentication is invalid"
+
+
+class _Unauthorized(_Reject):
+    """A 401: LogScale's plain text to the client, the reason to the journal."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(401, reason)
+        self.reason = reason
+        self.body = UNAUTHORIZED_TEXT.encode()
+        self.content_type = "text/plain; charset=utf-8"
 
 
 @dataclass(slots=True)
@@ -136,6 +156,7 @@ class _Trace:
     headers: list[tuple[str, str]] = field(default_factory=list)  # more answer headers
     recorded: bool = True
     token: str = ""  # for the rate limit
+    auth_failure: str | None = None  # why a 401 was sent
 
 
 def _no_validation(*_args: Any, **_kwargs: Any) -> list[GraphQLError]:
@@ -172,7 +193,9 @@ class LogScaleApp:
         try:
             status, body, content_type = self._route(environ, trace)
         except _Reject as reject:
-            status, body, content_type = reject.status, reject.body, "application/json"
+            status, body, content_type = reject.status, reject.body, reject.content_type
+            if isinstance(reject, _Unauthorized):
+                trace.auth_failure = reject.reason
             if reject.allow is not None:  # a 405 names the methods the path takes
                 trace.headers.append(("Allow", reject.allow))
         except Exception:  # a bug of ours: say so in JSON, keep the server thread alive
@@ -208,6 +231,7 @@ class LogScaleApp:
                 session_id=trace.caller.session_id if trace.caller else None,
                 response=_journalled(body),
                 fault=trace.fault,
+                auth_failure=trace.auth_failure,
             )
         )
 
@@ -222,17 +246,30 @@ class LogScaleApp:
         if path != "/graphql":
             raise _Reject(404, f"Nothing at {trace.path}: the API is at POST /graphql.")
         if method in ("GET", "HEAD"):
-            if not self.options.explorer:
-                raise _Reject(
-                    405, "The explorer is switched off; send queries with POST.", allow="POST"
-                )
-            return 200, self._explorer, "text/html; charset=utf-8"
+            return self._get(environ)
         if method != "POST":
             allow = "GET, HEAD, POST" if self.options.explorer else "POST"
             raise _Reject(405, f"{method} is not allowed on /graphql; use POST.", allow=allow)
         raw = self._read_body(environ)
         self._authenticate(environ, trace)
-        return self._graphql(raw, trace)
+        return self._graphql(raw, environ.get("CONTENT_TYPE", ""), trace)
+
+    def _get(self, environ: dict[str, Any]) -> tuple[int, Any, str]:
+        """The explorer for a browser; any other GET gets 405 and JSON (queries go by POST)."""
+        asks_query = "query" in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        browser = "text/html" in environ.get("HTTP_ACCEPT", "").lower()
+        if not self.options.explorer:
+            raise _Reject(
+                405, "The explorer is switched off; send queries with POST.", allow="POST"
+            )
+        if browser and not asks_query:
+            return 200, self._explorer, "text/html; charset=utf-8"
+        raise _Reject(
+            405,
+            "pytest-logscale runs GraphQL operations only from POST /graphql with a JSON body "
+            '{"query": ..., "variables": ...}; GET /graphql serves the explorer to a browser.',
+            allow="POST",
+        )
 
     def _read_body(self, environ: dict[str, Any]) -> bytes:
         try:
@@ -242,27 +279,27 @@ class LogScaleApp:
 
     def _authenticate(self, environ: dict[str, Any], trace: _Trace) -> None:
         """Put the caller and its token (for the rate limit) on the trace, or answer 401."""
-        header = environ.get("HTTP_AUTHORIZATION", "").strip()
+        header = environ.get("HTTP_AUTHORIZATION", "")
         scheme, _, token = header.partition(" ")
         if header and scheme.lower() != "bearer":
-            raise _Reject(
-                401, f"The Authorization header must use the Bearer scheme, not {scheme!r}."
+            raise _Unauthorized(
+                f"The Authorization header must use the Bearer scheme, not {scheme!r}."
             )
-        trace.token = token.strip()
+        trace.token = token.lstrip(" ")  # only the spaces after the scheme separate
         try:
             trace.caller = self.store.authenticate(trace.token)
         except Unauthenticated as error:
-            raise _Reject(401, error.message) from None
+            raise _Unauthorized(error.message) from None
 
-    def _graphql(self, raw: bytes, trace: _Trace) -> tuple[int, Any, str]:
+    def _graphql(self, raw: bytes, content_type: str, trace: _Trace) -> tuple[int, Any, str]:
+        _check_content_type(content_type)
         data = _parse_body(raw)
         query, variables, name = data["query"], data.get("variables"), data.get("operationName")
         trace.query, trace.variables = query, variables
         prepared = self.documents.prepare(query)
         if prepared.document is None:
-            raise _Reject(
-                400, "invalid document", errors=[dict(e.formatted) for e in prepared.errors]
-            )
+            errors = explain_unserved(prepared.errors)
+            raise _Reject(400, "invalid document", errors=[dict(e.formatted) for e in errors])
         operation = prepared.operation(name)
         if operation is None:
             if name is None:
@@ -387,6 +424,28 @@ def _reason(status: int) -> str:
         return ""
 
 
+_NO_PERSISTED_QUERIES = "PersistedQueryNotSupported"
+
+
+def _no_persisted_queries() -> dict[str, Any]:
+    """The error Apollo's persisted-query link takes as "fall back to sending the query"."""
+    return {
+        "message": _NO_PERSISTED_QUERIES,
+        "extensions": {"code": "PERSISTED_QUERY_NOT_SUPPORTED"},
+    }
+
+
+def _check_content_type(content_type: str) -> None:
+    """Refuse ``application/graphql`` bodies by name; any other type is read as JSON."""
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type == "application/graphql":
+        raise _Reject(
+            415,
+            "Content-Type application/graphql is not supported: send a JSON body "
+            '{"query": ...} with Content-Type application/json.',
+        )
+
+
 def _parse_body(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
@@ -399,8 +458,18 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
         data = json.loads(text, strict=False)
     except (ValueError, RecursionError) as error:
         raise _Reject(400, f"The request body is not valid JSON: {error}.") from None
+    if isinstance(data, list):
+        raise _Reject(
+            400,
+            "Batching is not supported: the body is a JSON array. Send each operation in a "
+            'request of its own, as a JSON object with a "query" string.',
+        )
     if not isinstance(data, dict):
         raise _Reject(400, 'The request body must be a JSON object with a "query" string.')
+    extensions = data.get("extensions")
+    if "query" not in data and isinstance(extensions, dict) and "persistedQuery" in extensions:
+        # Apollo's persisted-query link understands exactly this answer and sends the query
+        raise _Reject(400, _NO_PERSISTED_QUERIES, errors=[_no_persisted_queries()])
     if not isinstance(data.get("query"), str):
         raise _Reject(400, 'The request body must have a "query" string.')
     if data.get("variables") is not None and not isinstance(data["variables"], dict):
