@@ -265,6 +265,7 @@ def test_organization_filters_over_columns_follow_the_rules_as_state_and_clock_m
                 level=Level.ORGANIZATION,
                 sort_by=SortBy(sort_by),
                 order=Order(order),
+                skip=0,
                 limit=10_000,
                 only_active=only_active,
             )

@@ -28,6 +28,7 @@ from pytest_logscale import (
 )
 from pytest_logscale.domain.dataset import Dataset
 from pytest_logscale.fake import cached_dataset
+from pytest_logscale.graphql.resolvers import default_session_query
 
 NOW = 1_750_000_000_000
 IDLE = 100_000
@@ -91,8 +92,27 @@ def small_store() -> Store:
     return Store(dataset)
 
 
+def own_query(**fields: object) -> SessionQuery:
+    """A query for the caller's own sessions, latest first, unless ``fields`` say otherwise.
+
+    SessionQuery has no defaults of its own (the served schema holds them, see
+    test_the_query_defaults_are_logscales); the store tests start from this one.
+    """
+    return SessionQuery(**{**OWN_LATEST_FIRST, **fields})  # type: ignore[arg-type]
+
+
+OWN_LATEST_FIRST: dict[str, object] = {
+    "level": Level.USER,
+    "sort_by": SortBy.LAST_ACTIVITY_TIME,
+    "order": Order.DESC,
+    "skip": 0,
+    "limit": 50,
+    "only_active": True,
+}
+
+
 def page_ids(store: Store, caller: Caller, **query: object) -> list[str]:
-    return [s.id for s in store.query_sessions(caller, SessionQuery(**query)).sessions]  # type: ignore[arg-type]
+    return [s.id for s in store.query_sessions(caller, own_query(**query)).sessions]
 
 
 OWNER_CALLER = Caller(OWNER, "o-current")
@@ -102,19 +122,19 @@ OWNER_CALLER = Caller(OWNER, "o-current")
 
 
 def test_the_query_defaults_are_logscales() -> None:
-    assert SessionQuery() == SessionQuery(
+    assert default_session_query() == SessionQuery(
         search_filter=None,
-        level=Level.USER,
+        level=Level.ORGANIZATION,
         sort_by=SortBy.LAST_ACTIVITY_TIME,
-        order=Order.DESC,
+        order=Order.ASC,
         skip=0,
         limit=50,
         only_active=True,
     )
 
 
-def test_the_default_query_gives_the_callers_active_sessions_latest_first() -> None:
-    page = small_store().query_sessions(OWNER_CALLER, SessionQuery())
+def test_the_own_query_gives_the_callers_active_sessions_latest_first() -> None:
+    page = small_store().query_sessions(OWNER_CALLER, own_query())
     assert page.total == 2
     assert [s.id for s in page.sessions] == ["o-current", "o-edge"]
 
@@ -164,12 +184,12 @@ def test_the_clock_starts_frozen_at_the_datasets_instant() -> None:
 @pytest.mark.parametrize(("skip", "limit"), [(-1, 10), (0, -1), (-3, -3)])
 def test_negative_skip_or_limit_is_an_invalid_argument(skip: int, limit: int) -> None:
     with pytest.raises(InvalidArgument, match="must not be negative") as caught:
-        small_store().query_sessions(OWNER_CALLER, SessionQuery(skip=skip, limit=limit))
+        small_store().query_sessions(OWNER_CALLER, own_query(skip=skip, limit=limit))
     assert ("skip" if skip < 0 else "limit") in caught.value.message
 
 
 def test_limit_zero_gives_the_total_and_no_sessions() -> None:
-    page = small_store().query_sessions(OWNER_CALLER, SessionQuery(limit=0, only_active=False))
+    page = small_store().query_sessions(OWNER_CALLER, own_query(limit=0, only_active=False))
     assert (page.total, page.sessions) == (6, [])
 
 
@@ -178,7 +198,7 @@ def test_skip_and_limit_slice_the_ordered_matches_and_keep_the_total() -> None:
     whole = page_ids(store, OWNER_CALLER, only_active=False, sort_by=SortBy.IP_ADDRESS)
     for skip in range(8):
         for limit in range(4):
-            query = SessionQuery(
+            query = own_query(
                 only_active=False, sort_by=SortBy.IP_ADDRESS, skip=skip, limit=limit
             )
             page = store.query_sessions(OWNER_CALLER, query)
@@ -193,7 +213,7 @@ def test_level_organization_needs_change_sessions() -> None:
     store = small_store()
     for caller in (Caller(MEMBER, "m-current"), Caller(MEMBER)):
         with pytest.raises(PermissionDenied) as caught:
-            store.query_sessions(caller, SessionQuery(level=Level.ORGANIZATION))
+            store.query_sessions(caller, own_query(level=Level.ORGANIZATION))
         assert caught.value.action == "ChangeSessions"
         assert "ChangeSessions" in caught.value.message
     assert page_ids(store, Caller(MEMBER, "m-current")) == ["m-current"]
@@ -232,7 +252,7 @@ def test_search_filter_matches_each_field_ignoring_case_and_surrounding_space(
     needle: str, expected: set[str]
 ) -> None:
     store = small_store()
-    query = SessionQuery(search_filter=needle, level=Level.ORGANIZATION, only_active=False)
+    query = own_query(search_filter=needle, level=Level.ORGANIZATION, only_active=False)
     page = store.query_sessions(OWNER_CALLER, query)
     assert {s.id for s in page.sessions} == expected
     assert page.total == len(expected)
@@ -240,7 +260,7 @@ def test_search_filter_matches_each_field_ignoring_case_and_surrounding_space(
 
 @pytest.mark.parametrize("blank", [None, "", "   ", "\t\n"])
 def test_a_blank_search_filter_filters_nothing(blank: str | None) -> None:
-    query = SessionQuery(search_filter=blank, level=Level.ORGANIZATION, only_active=False)
+    query = own_query(search_filter=blank, level=Level.ORGANIZATION, only_active=False)
     assert small_store().query_sessions(OWNER_CALLER, query).total == 8
 
 
@@ -344,7 +364,7 @@ def _check_every_order(store: Store, caller: Caller) -> None:
     for sort_by in SORT_KEYS:
         for direction in ORDERS:
             for only_active in (False, True):
-                query = SessionQuery(
+                query = own_query(
                     level=Level.ORGANIZATION,
                     sort_by=SortBy(sort_by),
                     order=Order(direction),
@@ -387,7 +407,7 @@ def test_orders_stay_right_after_the_whole_organization_is_revoked() -> None:
     store.revoke(Caller(owner), org, RevocationType.ORGANIZATION)
     fresh = store.login(owner.id)
     _check_every_order(store, Caller(owner, fresh.id))
-    query = SessionQuery(level=Level.ORGANIZATION)
+    query = own_query(level=Level.ORGANIZATION)
     assert [s.id for s in store.query_sessions(Caller(owner), query).sessions] == [fresh.id]
 
 
@@ -402,7 +422,7 @@ def test_concurrent_logins_and_queries_lose_nothing() -> None:
         for _ in range(40):
             session = store.login(owner.id)
             store.authenticate(session.token)
-            store.query_sessions(Caller(owner), SessionQuery(level=Level.ORGANIZATION, limit=5))
+            store.query_sessions(Caller(owner), own_query(level=Level.ORGANIZATION, limit=5))
             with lock:
                 made.append(session.id)
 
@@ -412,7 +432,7 @@ def test_concurrent_logins_and_queries_lose_nothing() -> None:
     for thread in threads:
         thread.join()
     assert len(set(made)) == 240
-    query = SessionQuery(level=Level.ORGANIZATION, only_active=False, limit=10_000)
+    query = own_query(level=Level.ORGANIZATION, only_active=False, limit=10_000)
     page = store.query_sessions(Caller(owner), query)
     assert page.total == seeded + 240
     assert set(made) <= {s.id for s in page.sessions}
