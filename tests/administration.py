@@ -113,12 +113,21 @@ def endings(server: FakeLogScale) -> dict[str, Ending | None]:
     return {s.id: s.ended for s in server.sessions}
 
 
+UNAUTHORIZED = "The supplied authentication is invalid"
+
+
 def status_of(server: FakeLogScale, token: str) -> tuple[int, str]:
-    """The HTTP status of a ``currentUser`` request with a token, and its first error message."""
+    """The HTTP status of a ``currentUser`` request with a token, and why it failed.
+
+    A 401 answers LogScale's plain text; the reason is the journal's ``auth_failure``.
+    """
     status, body = server.post(json.dumps({"query": "{ currentUser { id } }"}), token=token)
     if status == 200:
         assert "errors" not in body, body
         return status, ""
+    if status == 401:
+        assert body == UNAUTHORIZED, body
+        return status, str(server.journal.entries[-1].auth_failure)
     return status, str(body["errors"][0]["message"])
 
 

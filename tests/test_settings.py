@@ -129,7 +129,9 @@ def test_values_that_are_not_positive_are_a_graphql_error_naming_each(
         pytest.param(True, HOUR_MS, "True", id="boolean"),
         pytest.param(2**63, HOUR_MS, "outside 64 bits", id="above-long"),
         pytest.param(HOUR_MS, -(2**63) - 1, "outside 64 bits", id="below-long"),
-        pytest.param(HOUR_MS, "99999999999999999999", "outside 64 bits", id="long-text"),
+        pytest.param(HOUR_MS, "99999999999999999999", "never text", id="long-text"),
+        pytest.param("3600000", HOUR_MS, "never text", id="decimal-text"),
+        pytest.param(HOUR_MS, " 7200000 ", "never text", id="padded-decimal-text"),
         pytest.param(None, HOUR_MS, "idle", id="null"),
         pytest.param([HOUR_MS], HOUR_MS, "whole number", id="list"),
         pytest.param("--5", HOUR_MS, "'--5': it takes a whole number", id="two-minus-signs"),
@@ -172,7 +174,6 @@ def test_literal_values_that_are_not_a_long_are_a_400(
     [
         pytest.param(1, 1, id="one-millisecond"),
         pytest.param(LONG_MAX, LONG_MAX, id="largest-long"),
-        pytest.param("3600000", " 7200000 ", id="decimal-text"),
     ],
 )
 def test_edge_values_are_taken(logscale_server: FakeLogScale, idle: Any, force: Any) -> None:

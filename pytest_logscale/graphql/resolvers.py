@@ -91,9 +91,9 @@ def _parse_long(value: Any) -> int:
     elif isinstance(value, float) and value.is_integer():
         whole = int(value)
     if whole is None:
-        raise GraphQLError(f"Long cannot represent {value!r}: it takes an integer, not text.")
+        raise GraphQLError(f"Long cannot represent {value!r}: it takes a whole number, never text.")
     if not _LONG_MIN <= whole <= _LONG_MAX:
-        raise GraphQLError(f"Long cannot represent {value!r}: it is outside signed 64 bits.")
+        raise GraphQLError(f"Long cannot represent {value!r}: it is outside 64 bits (signed).")
     return whole
 
 
@@ -102,7 +102,7 @@ def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None
     try:
         if isinstance(node, IntValueNode):
             return _parse_long(int(node.value))
-        raise GraphQLError(f"Long cannot represent {print_ast(node)}: it takes an integer.")
+        raise GraphQLError(f"Long cannot represent {print_ast(node)}: it takes a whole number.")
     except GraphQLError as error:
         raise GraphQLError(error.message, node) from None
 
