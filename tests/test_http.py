@@ -92,9 +92,12 @@ def test_variables_and_a_named_operation_are_used(logscale_server: FakeLogScale)
 # -- 401 ------------------------------------------------------------------------------------
 
 
-def assert_unauthorized(response: requests.Response, *words: str) -> None:
+def assert_unauthorized(server: FakeLogScale, response: requests.Response, *words: str) -> None:
+    """LogScale's plain-text 401 went out; the journal's reason holds the words."""
     assert response.status_code == 401, response.text
-    (message,) = error_messages(response)
+    assert response.text == "The supplied authentication is invalid"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+    message = str(server.journal.entries[-1].auth_failure)
     for word in words:
         assert word in message.lower(), message
 
@@ -102,24 +105,26 @@ def assert_unauthorized(response: requests.Response, *words: str) -> None:
 def test_no_authorization_header_gets_401_saying_there_is_no_token(
     logscale_server: FakeLogScale,
 ) -> None:
-    assert_unauthorized(post(logscale_server, CURRENT_USER, token=None), "no access token")
+    assert_unauthorized(
+        logscale_server, post(logscale_server, CURRENT_USER, token=None), "no access token"
+    )
 
 
 def test_an_empty_bearer_token_gets_401_saying_there_is_no_token(
     logscale_server: FakeLogScale,
 ) -> None:
     response = post(logscale_server, CURRENT_USER, authorization="Bearer ")
-    assert_unauthorized(response, "no access token")
+    assert_unauthorized(logscale_server, response, "no access token")
 
 
 def test_a_basic_scheme_gets_401_saying_bearer_is_needed(logscale_server: FakeLogScale) -> None:
     response = post(logscale_server, CURRENT_USER, authorization="Basic dXNlcjpwYXNz")
-    assert_unauthorized(response, "bearer", "basic")
+    assert_unauthorized(logscale_server, response, "bearer", "basic")
 
 
 def test_an_unknown_token_gets_401_saying_it_is_not_valid(logscale_server: FakeLogScale) -> None:
     response = post(logscale_server, CURRENT_USER, token="not-a-token-of-this-fake")
-    assert_unauthorized(response, "not valid")
+    assert_unauthorized(logscale_server, response, "not valid")
 
 
 def test_a_logged_out_session_token_gets_401_saying_logged_out(
@@ -128,7 +133,9 @@ def test_a_logged_out_session_token_gets_401_saying_logged_out(
     session = logscale_server.login(logscale_server.admin())
     logout = post(logscale_server, gql("mutation { logoutOfSession }"), token=session.token)
     assert logout.json() == {"data": {"logoutOfSession": True}}
-    assert_unauthorized(post(logscale_server, CURRENT_USER, token=session.token), "logged out")
+    assert_unauthorized(
+        logscale_server, post(logscale_server, CURRENT_USER, token=session.token), "logged out"
+    )
 
 
 def test_a_revoked_session_token_gets_401_saying_revoked(logscale_server: FakeLogScale) -> None:
@@ -141,13 +148,17 @@ def test_a_revoked_session_token_gets_401_saying_revoked(logscale_server: FakeLo
         ),
     )
     assert revoke.json() == {"data": {"revokeSession": True}}
-    assert_unauthorized(post(logscale_server, CURRENT_USER, token=session.token), "revoked")
+    assert_unauthorized(
+        logscale_server, post(logscale_server, CURRENT_USER, token=session.token), "revoked"
+    )
 
 
 def test_an_expired_session_token_gets_401_saying_expired(logscale_server: FakeLogScale) -> None:
     assert post(logscale_server, CURRENT_USER).status_code == 200
     logscale_server.clock.advance(hours=11)
-    assert_unauthorized(post(logscale_server, CURRENT_USER), "expired", "maxinactivityperiod")
+    assert_unauthorized(
+        logscale_server, post(logscale_server, CURRENT_USER), "expired", "maxinactivityperiod"
+    )
 
 
 # -- 400: the body ---------------------------------------------------------------------------
@@ -343,8 +354,10 @@ def test_a_bad_argument_value_is_a_resolver_error_with_path_and_http_200(
 # -- other paths and methods -------------------------------------------------------------------
 
 
-def test_get_graphql_serves_the_html_explorer(logscale_server: FakeLogScale) -> None:
-    response = requests.get(logscale_server.graphql_url, timeout=TIMEOUT)
+def test_get_graphql_serves_the_html_explorer_to_a_browser(logscale_server: FakeLogScale) -> None:
+    response = requests.get(
+        logscale_server.graphql_url, headers={"Accept": "text/html"}, timeout=TIMEOUT
+    )
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/html")
     assert "graphiql" in response.text.lower()
@@ -411,7 +424,7 @@ def raw_exchange(
         ("POST", "/graphql", CURRENT_USER.encode(), 200),
         ("POST", "/graphql", b"{", 400),
         ("POST", "/graphql", b'{"query": "{ sessions(limit: -1) { totalResults } }"}', 200),
-        ("GET", "/graphql", None, 200),
+        ("GET", "/graphql", None, 405),
         ("GET", "/api/v1/status", None, 200),
         ("GET", "/elsewhere", None, 404),
         ("PUT", "/graphql", b"", 405),

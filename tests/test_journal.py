@@ -26,10 +26,10 @@ def revoke_inline(server: FakeLogScale) -> str:
 
 def test_each_request_is_recorded_at_the_graphql_level(logscale_server: FakeLogScale) -> None:
     logscale_server.execute(
-        "query Mine($n: Int) { sessions(limit: $n) { totalResults } }", {"n": 2}
+        "query Mine($n: Int) { sessions(level: User, limit: $n) { totalResults } }", {"n": 2}
     )
     logscale_server.post("not json", token=logscale_server.token)
-    logscale_server.execute("{ currentUser { id } }", token="unknown")
+    logscale_server.post('{"query": "{ currentUser { id } }"}', token="unknown")
     first, second, third = logscale_server.journal
     assert (first.operation_type, first.operation_name, first.root_fields) == (
         "query",
@@ -39,7 +39,7 @@ def test_each_request_is_recorded_at_the_graphql_level(logscale_server: FakeLogS
     assert (first.status, first.variables, first.arguments) == (
         200,
         {"n": 2},
-        {"sessions": {"limit": 2}},
+        {"sessions": {"level": "User", "limit": 2}},
     )
     owner_session = next(s for s in logscale_server.sessions if s.token == logscale_server.token)
     assert (first.user_id, first.session_id) == (logscale_server.owner().id, owner_session.id)
@@ -47,6 +47,11 @@ def test_each_request_is_recorded_at_the_graphql_level(logscale_server: FakeLogS
     assert (second.status, second.operation_type, second.root_fields) == (400, None, ())
     assert "not valid JSON" in second.response["errors"][0]["message"]
     assert (third.status, third.user_id, third.session_id) == (401, None, None)
+    assert (third.response, third.auth_failure) == (
+        "The supplied authentication is invalid",
+        "The access token is not valid.",
+    )
+    assert first.auth_failure is None and second.auth_failure is None
 
 
 def test_inline_and_variable_inputs_give_the_same_arguments(logscale_server: FakeLogScale) -> None:

@@ -31,7 +31,8 @@ WORKERS = 8
 STEPS = 300
 TIMEOUT = 30
 MY_SESSIONS = (
-    "query Mine($active: Boolean) { sessions(onlyActiveSessions: $active, limit: 1000)"
+    "query Mine($active: Boolean) "
+    "{ sessions(level: User, onlyActiveSessions: $active, limit: 1000)"
     " { totalResults results { id isCurrentSession } } }"
 )
 REVOKE = (

@@ -198,9 +198,7 @@ def test_skip_and_limit_slice_the_ordered_matches_and_keep_the_total() -> None:
     whole = page_ids(store, OWNER_CALLER, only_active=False, sort_by=SortBy.IP_ADDRESS)
     for skip in range(8):
         for limit in range(4):
-            query = own_query(
-                only_active=False, sort_by=SortBy.IP_ADDRESS, skip=skip, limit=limit
-            )
+            query = own_query(only_active=False, sort_by=SortBy.IP_ADDRESS, skip=skip, limit=limit)
             page = store.query_sessions(OWNER_CALLER, query)
             assert page.total == 6
             assert [s.id for s in page.sessions] == whole[skip : skip + limit]
