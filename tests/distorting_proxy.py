@@ -55,9 +55,10 @@ class DistortingProxy:
                 if answer is None:
                     answer = distortion.answer(request, self._forward(request))
                 status, body = answer
-                data = json.dumps(body).encode()
+                text = isinstance(body, str)  # LogScale's 401 is plain text
+                data = body.encode() if text else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/plain" if text else "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -70,7 +71,10 @@ class DistortingProxy:
                 try:
                     connection.request("POST", "/graphql", json.dumps(request), headers)
                     response = connection.getresponse()
-                    return response.status, json.loads(response.read())
+                    raw = response.read()
+                    if response.getheader("Content-Type", "").startswith("text/plain"):
+                        return response.status, raw.decode()
+                    return response.status, json.loads(raw)
                 finally:
                     connection.close()
 
@@ -146,6 +150,24 @@ def _401_as_200(request: Request, answer: Answer) -> Answer:
     return (200, {"data": None}) if answer[0] == 401 else answer
 
 
+def _401_as_json(request: Request, answer: Answer) -> Answer:
+    return (401, {"errors": [{"message": answer[1]}]}) if answer[0] == 401 else answer
+
+
+def _sessions_default(argument: str, value: str) -> Callable[[Request], Request]:
+    """Write ``argument: value`` into every sessions() call that leaves it out."""
+
+    def rewrite(request: Request) -> Request:
+        query = str(request.get("query"))
+        if argument in query or argument in _variables(request):
+            return request
+        query = query.replace("sessions(", f"sessions({argument}: {value}, ")
+        query = query.replace("sessions {", f"sessions({argument}: {value}) {{")
+        return {**request, "query": query}
+
+    return rewrite
+
+
 def _nullable_session_ip(request: Request, answer: Answer) -> Answer:
     status, body = answer
     schema = (body.get("data") or {}).get("__schema") if isinstance(body, dict) else None
@@ -191,7 +213,19 @@ DISTORTIONS: dict[str, tuple[Distortion, str]] = {
     ),
     "no token is let in": (
         Distortion(answer=_401_as_200),
-        "test_access::test_a_request_without_a_token_gets_401_with_a_json_body",
+        "test_access::test_a_request_without_a_token_gets_the_documented_401",
+    ),
+    "the 401 is JSON": (
+        Distortion(answer=_401_as_json),
+        "test_access::test_a_request_with_an_unknown_token_gets_the_documented_401",
+    ),
+    "level defaults to User": (
+        Distortion(request=_sessions_default("level", "User")),
+        "test_access::test_sessions_without_level_is_the_organization_level",
+    ),
+    "orderBy defaults to DESC": (
+        Distortion(request=_sessions_default("orderBy", "DESC")),
+        "test_paging::test_the_documented_order_default_is_ascending",
     ),
     "Session.ip is nullable": (
         Distortion(answer=_nullable_session_ip),

@@ -25,7 +25,8 @@ EVERYTHING = """{
   organization { id configs { session { maxInactivityPeriod forceReauthenticationAfter } } }
 }"""
 MINE = (
-    "{ sessions(onlyActiveSessions: false) { results { id isCurrentSession } } currentUser { id } }"
+    "{ sessions(level: User, orderBy: DESC, onlyActiveSessions: false) "
+    "{ results { id isCurrentSession } } currentUser { id } }"
 )
 REVOKE = """mutation($id: String!, $type: SessionRevocation__Type!) {
   revokeSession(input: {id: $id, revocationType: $type})

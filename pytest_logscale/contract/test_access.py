@@ -61,18 +61,45 @@ def test_listing_the_organization_without_change_sessions_is_a_graphql_error(
         assert errors[0].get("path") == ["sessions"], reply.describe()
 
 
+#: LogScale's API token pages: "401 The supplied authentication is invalid".
+UNAUTHORIZED_TEXT = "The supplied authentication is invalid"
+
+
 def assert_unauthenticated(reply: Reply) -> None:
+    """HTTP 401 with the plain text LogScale documents (surrounding whitespace aside)."""
     assert reply.status == 401, reply.describe()
-    assert reply.is_json, f"the 401 body is not JSON\n{reply.describe()}"
+    assert not reply.is_json, f"the 401 body is JSON, not the documented text\n{reply.describe()}"
+    assert str(reply.body).strip() == UNAUTHORIZED_TEXT, reply.describe()
 
 
-def test_a_request_without_a_token_gets_401_with_a_json_body(client: LogScaleClient) -> None:
-    """[doc: 401] [chosen: JSON body] No Authorization header: HTTP 401."""
+def test_a_request_without_a_token_gets_the_documented_401(client: LogScaleClient) -> None:
+    """[doc: API token page, 401 text] No Authorization header: 401 and the documented text."""
     assert_unauthenticated(client.post("{ currentUser { id } }", authenticate=False))
 
 
-def test_a_request_with_an_unknown_token_gets_401_with_a_json_body(
+def test_a_request_with_an_unknown_token_gets_the_documented_401(
     client: LogScaleClient,
 ) -> None:
-    """[doc: 401] [chosen: JSON body] A token LogScale never issued: HTTP 401."""
+    """[doc: API token page, 401 text] A token LogScale never issued: 401, the documented text."""
     assert_unauthenticated(client.post("{ currentUser { id } }", token=BOGUS_TOKEN))
+
+
+def test_sessions_without_level_is_the_organization_level(
+    client: LogScaleClient, contract_target: Target, can_change_sessions: bool
+) -> None:
+    """[doc: sessions() reference page] level defaults to Organization.
+
+    Without ChangeSessions leaving level out is refused as Organization is; with
+    it, leaving level out lists what level: Organization lists.
+    """
+    for token in lacking_change_sessions(client, contract_target):
+        reply = client.post("{ sessions { totalResults } }", token=token)
+        body = reply.body
+        assert reply.is_json and isinstance(body, dict), reply.describe()
+        assert body.get("data") is None and body.get("errors"), reply.describe()
+    if can_change_sessions:
+        fixed = {"sortBy": "LoginTime", "orderBy": "ASC", "onlyActiveSessions": False}
+        implicit = client.sessions(limit=100, **fixed)
+        explicit = client.sessions(limit=100, level="Organization", **fixed)
+        assert implicit["totalResults"] == explicit["totalResults"]
+        assert [r["id"] for r in implicit["results"]] == [r["id"] for r in explicit["results"]]

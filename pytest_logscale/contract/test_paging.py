@@ -87,3 +87,23 @@ def test_the_documented_defaults_are_skip_0_limit_50_and_only_active_sessions(
     explicit = client.sessions(skip=0, limit=50, onlyActiveSessions=True, **fixed)
     assert implicit["totalResults"] == explicit["totalResults"]
     assert ids(implicit["results"]) == ids(explicit["results"])
+
+
+def test_the_documented_order_default_is_ascending(client: LogScaleClient) -> None:
+    """[doc: sessions() reference page] orderBy defaults to ASC."""
+    fixed: dict[str, Any] = {"level": "User", "sortBy": "LoginTime", "onlyActiveSessions": False}
+    implicit = client.sessions(**fixed)
+    explicit = client.sessions(orderBy="ASC", **fixed)
+    assert ids(implicit["results"]) == ids(explicit["results"])
+
+
+def test_the_documented_sort_default_is_last_activity_time(client: LogScaleClient) -> None:
+    """[doc: sessions() reference page] sortBy defaults to LastActivityTime.
+
+    The caller's own session is the latest active in both requests, so its own
+    activity cannot tell the two apart.
+    """
+    fixed: dict[str, Any] = {"level": "User", "orderBy": "ASC", "onlyActiveSessions": False}
+    implicit = client.sessions(**fixed)
+    explicit = client.sessions(sortBy="LastActivityTime", **fixed)
+    assert ids(implicit["results"]) == ids(explicit["results"])

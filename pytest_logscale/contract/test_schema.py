@@ -100,3 +100,27 @@ def test_the_root_operations_are_where_the_reference_puts_them(
         assert mine is not None
         assert theirs is not None, f"the target has no {mine.name} root"
         assert set(mine.fields) <= set(theirs.fields), sorted(set(mine.fields) - set(theirs.fields))
+
+
+#: The defaults in the syntax block of LogScale's reference page for sessions().
+DOCUMENTED_SESSIONS_DEFAULTS = {
+    "level": "Organization",
+    "sortBy": "LastActivityTime",
+    "orderBy": "ASC",
+    "skip": "0",
+    "limit": "50",
+    "onlyActiveSessions": "true",
+}
+
+
+def test_introspection_declares_the_documented_sessions_defaults(client: LogScaleClient) -> None:
+    """[doc: sessions() reference page] The six argument defaults, as the target declares them."""
+    data = client.data('{ __type(name: "Query") { fields { name args { name defaultValue } } } }')
+    fields = {field["name"]: field for field in data["__type"]["fields"]}
+    declared = {arg["name"]: arg["defaultValue"] for arg in fields["sessions"]["args"]}
+    differing = {
+        name: (declared.get(name), value)
+        for name, value in DOCUMENTED_SESSIONS_DEFAULTS.items()
+        if declared.get(name) != value
+    }
+    assert differing == {}, f"argument: (declared, documented) {differing}"

@@ -249,7 +249,6 @@ for _field, _attribute in (
     user_type.set_alias(_field, _attribute)
 
 
-
 @user_type.field("allowedOrganizationActions")
 def _allowed_actions(user: User, _info: Info) -> list[str]:
     return [action for action in ALL_ACTIONS if action in user.permissions]
