@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from gql import Client, gql
 from gql.client import SyncClientSession
-from gql.transport.exceptions import TransportQueryError
+from gql.transport.exceptions import TransportServerError
 from gql.transport.requests import RequestsHTTPTransport
 from graphql import GraphQLError, GraphQLSchema
 from test_seed_docs import SESSIONS_DOC, assert_documented_sessions_shape, snippet
@@ -83,6 +83,8 @@ def test_gql_rejects_a_query_invalid_against_our_schema_without_sending_it(
 def test_gql_logs_out_and_then_gets_401(logscale_server: FakeLogScale) -> None:
     with connect(logscale_server, logscale_server.member_token) as session:
         assert session.execute(gql("mutation { logoutOfSession }")) == {"logoutOfSession": True}
-        with pytest.raises(TransportQueryError, match="logged out"):
+        with pytest.raises(TransportServerError, match="401") as refused:
             session.execute(gql("{ currentUser { id } }"))
+    assert refused.value.code == 401
     assert [exchange.status for exchange in logscale_server.journal] == [200, 200, 401]
+    assert "logged out" in str(logscale_server.journal.entries[-1].auth_failure)
