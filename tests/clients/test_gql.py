@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from gql import Client, gql
+from gql import Client, GraphQLRequest, gql
 from gql.client import SyncClientSession
-from gql.transport.exceptions import TransportServerError
+from gql.transport.exceptions import TransportQueryError, TransportServerError
 from gql.transport.requests import RequestsHTTPTransport
-from graphql import GraphQLError, GraphQLSchema
+from graphql import GraphQLError, GraphQLSchema, print_schema
 from test_seed_docs import SESSIONS_DOC, assert_documented_sessions_shape, snippet
 
 from pytest_logscale import FakeLogScale
@@ -88,3 +88,70 @@ def test_gql_logs_out_and_then_gets_401(logscale_server: FakeLogScale) -> None:
     assert refused.value.code == 401
     assert [exchange.status for exchange in logscale_server.journal] == [200, 200, 401]
     assert "logged out" in str(logscale_server.journal.entries[-1].auth_failure)
+
+
+# -- issue 13: what a gql user meets ----------------------------------------------------------
+
+
+def test_gql_sees_the_documented_sessions_defaults_in_the_schema(
+    session: SyncClientSession,
+) -> None:
+    printed = print_schema(introspected(session))  # what a code generator reads
+    for declared in (
+        "level: Sessions__Filter_Level = Organization",
+        "sortBy: Sessions__SortBy = LastActivityTime",
+        "orderBy: OrderBy = ASC",
+        "skip: Int = 0",
+        "limit: Int = 50",
+        "onlyActiveSessions: Boolean = true",
+    ):
+        assert declared in printed
+
+
+def test_gql_default_sessions_query_lists_the_organization_oldest_activity_first(
+    session: SyncClientSession, logscale_server: FakeLogScale
+) -> None:
+    page = session.execute(
+        gql("{ sessions { totalResults results { lastActivityAt user { id } } } }")
+    )
+    results = page["sessions"]["results"]
+    times = [row["lastActivityAt"] for row in results]
+    assert times == sorted(times)
+    assert len({row["user"]["id"] for row in results}) > 1
+
+
+def test_gql_long_variables_given_as_text_are_refused(session: SyncClientSession) -> None:
+    query = gql(
+        "mutation($i: Long!, $f: Long!) { updateSessionSettings(input: "
+        "{maxInactivityPeriod: $i, forceReauthenticationAfter: $f}) { id } }"
+    )
+    query.variable_values = {"i": "36000000", "f": 8640000000}
+    with pytest.raises(TransportQueryError, match="never text"):
+        session.execute(query)
+
+
+def test_gql_reads_viewer_and_validates_a_token(
+    session: SyncClientSession, logscale_server: FakeLogScale
+) -> None:
+    owner_session = next(s for s in logscale_server.sessions if s.token == logscale_server.token)
+    query = gql(
+        "query($t: String!) { viewer { id isOrganizationRoot } "
+        "validateAccessTokenV2(accessToken: $t) { sessionId } }"
+    )
+    query.variable_values = {"t": logscale_server.token}
+    assert session.execute(query) == {
+        "viewer": {"id": logscale_server.owner().id, "isOrganizationRoot": True},
+        "validateAccessTokenV2": {"sessionId": owner_session.id},
+    }
+
+
+def test_gql_batch_is_told_batching_is_not_supported(logscale_server: FakeLogScale) -> None:
+    transport = RequestsHTTPTransport(
+        url=logscale_server.graphql_url,
+        headers={"Authorization": f"Bearer {logscale_server.token}"},
+        timeout=60,
+    )
+    with Client(transport=transport) as batch, pytest.raises(TransportServerError, match="400"):
+        batch.execute_batch([GraphQLRequest("{ currentUser { id } }")] * 2)
+    (entry,) = logscale_server.journal
+    assert "Batching is not supported" in entry.response["errors"][0]["message"]

@@ -62,3 +62,49 @@ def test_httpx_async_pages_fetched_at_once_partition_the_results(
     assert first + second + third == whole["data"]["sessions"]["results"]
     assert len({result["id"] for result in first + second + third}) == 30
     assert len(logscale_server.journal.calls("sessions")) == 4
+
+
+# -- what HTTP clients send that LogScale may not take (issue 13) ------------------------------
+
+
+def test_httpx_get_query_with_accept_json_gets_405_and_json_saying_post(
+    logscale_server: FakeLogScale,
+) -> None:
+    headers = {**bearer(logscale_server.token), "Accept": "application/json"}
+    with httpx.Client(headers=headers, timeout=60) as client:
+        response = client.get(
+            logscale_server.graphql_url, params={"query": "{ currentUser { id } }"}
+        )
+    assert response.status_code == 405
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["allow"] == "POST"
+    assert "POST" in response.json()["errors"][0]["message"]
+
+
+def test_httpx_application_graphql_body_is_refused_by_name(logscale_server: FakeLogScale) -> None:
+    headers = {**bearer(logscale_server.token), "Content-Type": "application/graphql"}
+    with httpx.Client(headers=headers, timeout=60) as client:
+        response = client.post(logscale_server.graphql_url, content="{ currentUser { id } }")
+    assert response.status_code == 415
+    assert "application/graphql" in response.json()["errors"][0]["message"]
+
+
+def test_httpx_persisted_query_hash_gets_persisted_query_not_supported(
+    logscale_server: FakeLogScale,
+) -> None:
+    body = {"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}}
+    with httpx.Client(headers=bearer(logscale_server.token), timeout=60) as client:
+        response = client.post(logscale_server.graphql_url, json=body)
+    assert response.status_code == 400
+    (error,) = response.json()["errors"]
+    assert error["message"] == "PersistedQueryNotSupported"
+    assert error["extensions"]["code"] == "PERSISTED_QUERY_NOT_SUPPORTED"
+
+
+def test_httpx_unknown_token_gets_logscales_plain_401(logscale_server: FakeLogScale) -> None:
+    with httpx.Client(headers=bearer("not-a-token"), timeout=60) as client:
+        response = client.post(
+            logscale_server.graphql_url, json={"query": "{ currentUser { id } }"}
+        )
+    assert (response.status_code, response.text) == (401, "The supplied authentication is invalid")
+    assert response.headers["content-type"].startswith("text/plain")
