@@ -167,7 +167,7 @@ def test_an_expired_sessions_401_says_which_limit_in_the_journal_only(
     settings = "maxInactivityPeriod: 1000, forceReauthenticationAfter: 8640000000"
     if limit == "reauthentication":
         settings = "maxInactivityPeriod: 36000000, forceReauthenticationAfter: 1000"
-    logscale_server.execute("mutation { updateSessionSettings(input: {%s}) { id } }" % settings)
+    logscale_server.execute(f"mutation {{ updateSessionSettings(input: {{{settings}}}) {{ id }} }}")
     logscale_server.clock.advance(2)  # seconds; the owner's own session is used every request
     logscale_server.journal.clear()
     status, body = logscale_server.post('{"query": "{ currentUser { id } }"}', token=session.token)
@@ -200,8 +200,8 @@ def test_long_variables_take_integers_only(logscale_server: FakeLogScale, value:
 )
 def test_long_literals_take_integers_only(logscale_server: FakeLogScale, literal: str) -> None:
     query = (
-        "mutation { updateSessionSettings(input: {maxInactivityPeriod: %s, "
-        "forceReauthenticationAfter: 5}) { id } }" % literal
+        f"mutation {{ updateSessionSettings(input: {{maxInactivityPeriod: {literal}, "
+        "forceReauthenticationAfter: 5}) { id } }"
     )
     response = post(logscale_server, json.dumps({"query": query}))
     assert response.status_code == 400, response.text
@@ -376,7 +376,7 @@ def test_allowed_organization_actions_agree_with_is_action_allowed(
     held: dict[str, bool] = {}
     for half in (ALL_ACTIONS[:26], ALL_ACTIONS[26:]):  # under the alias cap
         aliases = " ".join(f"{a}: isActionAllowed(action: {a})" for a in half)
-        checked = logscale_server.execute("{ organization { %s } }" % aliases, token=token)
+        checked = logscale_server.execute(f"{{ organization {{ {aliases} }} }}", token=token)
         assert "errors" not in checked, checked
         held.update(checked["data"]["organization"])
     allowed = [a for a in ALL_ACTIONS if held[a]]
@@ -424,7 +424,8 @@ def test_validate_access_token_refuses_unknown_dead_and_foreign_tokens(
         ("{ currentUser { groups { id } } }", "User.groups"),
         ("{ viewer { settings { isDarkModeEnabled } } }", "Account.settings"),
         (
-            "query($t: String!) { validateAccessTokenV2(accessToken: $t) { showTermsAndConditions { __typename } } }",
+            "query($t: String!) { validateAccessTokenV2(accessToken: $t) "
+            "{ showTermsAndConditions { __typename } } }",
             "AccessTokenValidatorResultType.showTermsAndConditions",
         ),
     ],

@@ -98,7 +98,11 @@ def test_sessions_without_level_is_the_organization_level(
         assert reply.is_json and isinstance(body, dict), reply.describe()
         assert body.get("data") is None and body.get("errors"), reply.describe()
     if can_change_sessions:
-        fixed = {"sortBy": "LoginTime", "orderBy": "ASC", "onlyActiveSessions": False}
+        fixed: dict[str, Any] = {
+            "sortBy": "LoginTime",
+            "orderBy": "ASC",
+            "onlyActiveSessions": False,
+        }
         implicit = client.sessions(limit=100, **fixed)
         explicit = client.sessions(limit=100, level="Organization", **fixed)
         assert implicit["totalResults"] == explicit["totalResults"]

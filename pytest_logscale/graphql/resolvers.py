@@ -39,7 +39,8 @@ __all__ = ["SCHEMA_SDL", "Context", "build_schema", "default_session_query"]
 def _organization_action_sdl() -> str:
     """``enum OrganizationAction``, written from ALL_ACTIONS: the 52 names live in records.py."""
     values = "".join(f"  {action}\n" for action in ALL_ACTIONS)
-    return f'"Permissions a user can hold in an organization."\nenum OrganizationAction {{\n{values}}}\n'
+    described = '"Permissions a user can hold in an organization."\n'
+    return f"{described}enum OrganizationAction {{\n{values}}}\n"
 
 
 SCHEMA_SDL = (
@@ -84,7 +85,7 @@ def _refusals_as_errors(resolver: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 def _parse_long(value: Any) -> int:
-    """A variable's value: a JSON integer (or a whole float, as JSON numbers may come) in 64 bits."""
+    """A variable's value: a JSON integer (or a whole float: JSON has one number type), 64 bits."""
     whole: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         whole = value

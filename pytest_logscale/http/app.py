@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import logging
-from urllib.parse import parse_qs
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import parse_qs
 
 from ariadne import format_error, graphql_sync
 from ariadne.explorer import ExplorerGraphiQL
