@@ -468,3 +468,34 @@ print(before, after)
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=120, check=True
     )
     assert result.stdout.split() == ["0", "1"]
+
+
+# -- one source for the shipped texts -----------------------------------------------------------
+
+
+def test_the_shipped_full_schema_is_the_stripped_reference_and_has_no_descriptions() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    spec = importlib.util.spec_from_file_location(
+        "strip_descriptions", root / "scripts" / "strip_descriptions.py"
+    )
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    reference = (root / "tests" / "data" / "logscale-full-schema.graphql").read_text("utf-8")
+    shipped = (root / "pytest_logscale" / "graphql" / "logscale-full.graphql").read_text("utf-8")
+    assert shipped == script.strip(reference)
+    assert '"' not in shipped  # no description, no string at all
+
+
+def test_the_served_permission_names_are_records_all_actions_in_order(
+    logscale_server: FakeLogScale,
+) -> None:
+    answer = logscale_server.execute(
+        '{ __type(name: "OrganizationAction") { enumValues { name } } }'
+    )
+    served = [value["name"] for value in answer["data"]["__type"]["enumValues"]]
+    assert served == list(ALL_ACTIONS)
+    assert len(served) == 52
