@@ -442,6 +442,21 @@ def test_a_logscale_field_the_fake_lacks_is_named_as_not_implemented(
     ), messages
 
 
+def test_a_fragment_on_a_logscale_type_the_fake_lacks_is_named_as_not_implemented(
+    logscale_server: FakeLogScale,
+) -> None:
+    query = "{ currentUser { id } } fragment R on Repository { name }"
+    response = post(logscale_server, json.dumps({"query": query}))
+    assert response.status_code == 400
+    messages = [e["message"] for e in response.json()["errors"]]
+    assert (
+        "The type 'Repository' exists in LogScale's schema, but pytest-logscale does not "
+        "implement it." in messages
+    ), messages
+    made_up = post(logscale_server, json.dumps({"query": "{ ...F } fragment F on Shoe { id }"}))
+    assert "Unknown type 'Shoe'." in made_up.text
+
+
 def test_a_field_logscale_lacks_still_gets_cannot_query_field(
     logscale_server: FakeLogScale,
 ) -> None:
@@ -459,9 +474,9 @@ from pytest_logscale import FakeLogScale
 from pytest_logscale.graphql import unserved
 with FakeLogScale() as fake:
     fake.execute("{ currentUser { id } sessions { totalResults } }")
-    before = unserved.logscale_fields.cache_info().currsize
+    before = unserved.logscale_schema.cache_info().currsize
     fake.execute("{ viewerOpt { id } }")
-    after = unserved.logscale_fields.cache_info().currsize
+    after = unserved.logscale_schema.cache_info().currsize
 print(before, after)
 """
     result = subprocess.run(

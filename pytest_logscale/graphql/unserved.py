@@ -1,7 +1,7 @@
 """Fields LogScale has and this fake does not serve: say so, instead of "Cannot query field".
 
-graphql-core's "Cannot query field" tells a client author their query is wrong.
-When the field (or argument) exists in LogScale's full schema, the query is
+graphql-core's "Cannot query field" (or "Unknown type") tells a client author their query is wrong.
+When the field (or type) exists in LogScale's full schema, the query is
 right and the fake is the one lacking; the error says that. The full schema
 (``logscale-full.graphql``, LogScale's schema with its descriptions stripped
 by ``scripts/strip_descriptions.py``) is read only when such an error occurs,
@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from importlib import resources
 
 from graphql import GraphQLError, parse
@@ -21,14 +22,13 @@ from graphql.language import (
     InterfaceTypeExtensionNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
+    TypeDefinitionNode,
 )
 
-__all__ = ["explain_unserved", "logscale_fields"]
+__all__ = ["LogScaleSchema", "explain_unserved", "logscale_schema"]
 
 _CANNOT_QUERY = re.compile(r"Cannot query field '(?P<field>[^']+)' on type '(?P<type>[^']+)'\.")
-_UNKNOWN_ARGUMENT = re.compile(
-    r"Unknown argument '(?P<argument>[^']+)' on field '(?P<type>[^'.]+)\.(?P<field>[^']+)'\."
-)
+_UNKNOWN_TYPE = re.compile(r"Unknown type '(?P<type>[^']+)'\.")
 _TYPES_WITH_FIELDS = (
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
@@ -37,20 +37,27 @@ _TYPES_WITH_FIELDS = (
 )
 
 
-@functools.cache
-def logscale_fields() -> Mapping[str, Mapping[str, frozenset[str]]]:
-    """LogScale's object and interface types: type name to field name to argument names.
+@dataclass(frozen=True, slots=True)
+class LogScaleSchema:
+    """The names in LogScale's full schema: every named type, and the fields of each object type."""
 
-    Read from the shipped full schema on first use (parsing only, no schema build).
-    """
+    types: frozenset[str]
+    fields: Mapping[str, frozenset[str]]
+
+
+@functools.cache
+def logscale_schema() -> LogScaleSchema:
+    """LogScale's full schema, read from the shipped copy on first use (parsed, never built)."""
     text = resources.files(__package__).joinpath("logscale-full.graphql").read_text("utf-8")
-    types: dict[str, dict[str, frozenset[str]]] = {}
+    types: set[str] = set()
+    fields: dict[str, set[str]] = {}
     for definition in parse(text, no_location=True).definitions:
+        if isinstance(definition, TypeDefinitionNode):
+            types.add(definition.name.value)
         if isinstance(definition, _TYPES_WITH_FIELDS):
-            fields = types.setdefault(definition.name.value, {})
-            for field in definition.fields or ():
-                fields[field.name.value] = frozenset(a.name.value for a in field.arguments or ())
-    return types
+            named = fields.setdefault(definition.name.value, set())
+            named.update(field.name.value for field in definition.fields or ())
+    return LogScaleSchema(frozenset(types), {k: frozenset(v) for k, v in fields.items()})
 
 
 def explain_unserved(errors: Iterable[GraphQLError]) -> list[GraphQLError]:
@@ -71,18 +78,16 @@ def _unserved_message(message: str) -> str | None:
     field = _CANNOT_QUERY.match(message)
     if field is not None:
         type_name, name = field["type"], field["field"]
-        if name in logscale_fields().get(type_name, {}):
+        if name in logscale_schema().fields.get(type_name, ()):
             return (
                 f"The field '{type_name}.{name}' exists in LogScale's schema, but "
                 "pytest-logscale does not implement it."
             )
         return None
-    argument = _UNKNOWN_ARGUMENT.match(message)
-    if argument is not None:
-        type_name, name = argument["type"], argument["field"]
-        if argument["argument"] in logscale_fields().get(type_name, {}).get(name, ()):
-            return (
-                f"The argument '{argument['argument']}' of '{type_name}.{name}' exists in "
-                "LogScale's schema, but pytest-logscale does not implement it."
-            )
+    unknown = _UNKNOWN_TYPE.match(message)
+    if unknown is not None and unknown["type"] in logscale_schema().types:
+        return (
+            f"The type '{unknown['type']}' exists in LogScale's schema, but "
+            "pytest-logscale does not implement it."
+        )
     return None
