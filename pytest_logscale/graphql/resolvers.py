@@ -234,11 +234,9 @@ def _is_current(session: Session, info: Info) -> bool:
     return session.id == _context(info).caller.session_id
 
 
-user_type = ObjectType("User")
-for _field, _attribute in (
-    ("displayName", "display_name"),
+#: A User record's plain fields, by GraphQL name: served on ``User`` and on ``Account``.
+_USER_FIELDS = (
     ("isRoot", "is_root"),
-    ("isOrgRoot", "is_org_root"),
     ("fullName", "full_name"),
     ("firstName", "first_name"),
     ("lastName", "last_name"),
@@ -246,6 +244,13 @@ for _field, _attribute in (
     ("createdAt", "created_at"),
     ("countryCode", "country_code"),
     ("stateCode", "state_code"),
+)
+
+user_type = ObjectType("User")
+for _field, _attribute in (
+    *_USER_FIELDS,
+    ("displayName", "display_name"),
+    ("isOrgRoot", "is_org_root"),
 ):
     user_type.set_alias(_field, _attribute)
 
@@ -255,18 +260,8 @@ def _allowed_actions(user: User, _info: Info) -> list[str]:
     return [action for action in ALL_ACTIONS if action in user.permissions]
 
 
-account_type = ObjectType("Account")
-for _field, _attribute in (
-    ("isRoot", "is_root"),
-    ("isOrganizationRoot", "is_org_root"),
-    ("fullName", "full_name"),
-    ("firstName", "first_name"),
-    ("lastName", "last_name"),
-    ("phoneNumber", "phone_number"),
-    ("createdAt", "created_at"),
-    ("countryCode", "country_code"),
-    ("stateCode", "state_code"),
-):
+account_type = ObjectType("Account")  # the caller's own User record, under LogScale's names
+for _field, _attribute in (*_USER_FIELDS, ("isOrganizationRoot", "is_org_root")):
     account_type.set_alias(_field, _attribute)
 
 
