@@ -310,6 +310,8 @@ class FakeLogScale:
 
         ``token`` defaults to :attr:`token` (the owner's session). Whatever the
         status, the JSON body is returned; use :meth:`post` to see the status too.
+        A 401 is LogScale's plain text, not JSON, so it raises AssertionError:
+        check dead tokens with :meth:`post` (the journal's ``auth_failure`` says why).
         """
         body: dict[str, Any] = {"query": query}
         if variables is not None:
