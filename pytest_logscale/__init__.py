@@ -25,6 +25,7 @@ from .domain.records import (
     SortBy,
     User,
 )
+from .domain.status import SessionStatus
 from .domain.store import Caller, SessionPage, SessionQuery, Store
 from .fake import FakeLogScale
 from .harness.faults import Fault, FaultKind, FaultPlan, FaultRule
@@ -65,6 +66,7 @@ __all__ = [
     "SessionPage",
     "SessionQuery",
     "SessionSettings",
+    "SessionStatus",
     "SortBy",
     "StateError",
     "Store",

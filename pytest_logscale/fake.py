@@ -20,6 +20,7 @@ from .control import PREFIX, ControlApp
 from .domain.clock import Clock
 from .domain.dataset import Dataset
 from .domain.records import Organization, Role, Session, User
+from .domain.status import SessionStatus, status_at
 from .domain.store import Store
 from .harness import statefile
 from .harness.faults import FaultPlan
@@ -263,7 +264,7 @@ class FakeLogScale:
         dataset = self.store.dataset
         settings = dataset.organizations[found.organization_id].settings
         for session in dataset.user_sessions[found.id]:
-            if Store.status_at(session, dataset.start_ms, settings) == "active":
+            if status_at(session, dataset.start_ms, settings) is SessionStatus.ACTIVE:
                 return session.token
         raise LookupError(f"{found.username} has no active session; use login() to make one")
 

@@ -434,3 +434,50 @@ def test_concurrent_logins_and_queries_lose_nothing() -> None:
     page = store.query_sessions(Caller(owner), query)
     assert page.total == seeded + 240
     assert set(made) <= {s.id for s in page.sessions}
+
+
+def test_status_is_a_session_status_enum_member() -> None:
+    from pytest_logscale import SessionStatus
+
+    store = small_store()
+    got = {sid: store.status(store.session(sid)) for sid in ("o-current", "o-idle", "o-reauth")}
+    assert got == {
+        "o-current": SessionStatus.ACTIVE,
+        "o-idle": SessionStatus.INACTIVE,
+        "o-reauth": SessionStatus.REAUTHENTICATION_DUE,
+    }
+    assert all(type(status) is SessionStatus for status in got.values())
+    assert store.status(store.session("o-out")) is SessionStatus.LOGGED_OUT
+    assert store.status(store.session("o-revoked")) is SessionStatus.REVOKED
+
+
+def test_one_rule_decides_active_for_status_filters_and_columns() -> None:
+    """Status, the per-session matcher and the seeded columns agree at every edge instant."""
+    from pytest_logscale import SessionStatus
+    from pytest_logscale.domain.status import active_until, status_at
+    from pytest_logscale.domain.store import Changes
+
+    store = small_store()
+    settings = store.settings(ORG.id)
+    edges = sorted(
+        {
+            int(t) + d
+            for s in SESSIONS
+            if s.organization_id == ORG.id
+            for t in (active_until(s, settings),)
+            if t not in (float("inf"), float("-inf"))
+            for d in (-1, 0, 1)
+        }
+    )
+    assert edges
+    # every session "changed" (the same values), so sessions() reads them one by one
+    changed = small_store()
+    changed.import_changes(changed.dataset, Changes(sessions=tuple(SESSIONS), now_ms=NOW))
+    for now in edges:
+        for each in (store, changed):
+            each.clock.set(now)
+            listed = set(page_ids(each, OWNER_CALLER, level=Level.ORGANIZATION, limit=1000))
+            for s in each.sessions(ORG.id):
+                active = status_at(s, now, settings) is SessionStatus.ACTIVE
+                assert active is (active_until(s, settings) >= now)
+                assert (s.id in listed) is active, (now, s.id)

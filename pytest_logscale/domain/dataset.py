@@ -15,16 +15,10 @@ from typing import TypeVar
 
 from . import ordering
 from .ids import token_digest
-from .records import Credential, Organization, Session, SortBy, User
+from .records import Credential, Organization, Session, SessionSettings, SortBy, User
+from .status import active_until
 
 __all__ = ["Columns", "Dataset", "search_text"]
-
-_INFINITY = float("inf")
-_NEVER = -_INFINITY
-
-
-def _instant(millis: int | None) -> float:
-    return _INFINITY if millis is None else millis
 
 
 def search_text(session: Session, user: User) -> str:
@@ -48,42 +42,31 @@ class Columns:
     The seeded data never changes, so a filter's answer for every session (a
     list of booleans) depends only on its own inputs: the search text, or the
     clock and the organization's limits. The last few are kept, and a query in
-    a frozen clock pays for each filter once. Missing times are stored as
-    infinity, which no time limit excludes.
+    a frozen clock pays for each filter once. Whether a session is active is
+    :func:`~pytest_logscale.domain.status.active_until`'s answer, kept per
+    limits; this class only keeps it.
     """
 
     sessions: list[Session]
     positions: dict[str, int]
     texts: list[str]
-    not_ended: list[bool]
-    last_activity: list[float]
-    created: list[float]
-    _deadlines: dict[tuple[int, int], list[float]] = field(default_factory=dict)
-    _active: dict[tuple[int, int, int], list[bool]] = field(default_factory=dict)
+    _deadlines: dict[SessionSettings, list[float]] = field(default_factory=dict)
+    _active: dict[tuple[int, SessionSettings], list[bool]] = field(default_factory=dict)
     _containing: dict[str, list[bool]] = field(default_factory=dict)
 
-    def active(self, now: int, max_inactivity: int, force_reauthentication: int) -> list[bool]:
-        """Which sessions are active at ``now`` under these limits (milliseconds).
+    def active(self, now: int, settings: SessionSettings) -> list[bool]:
+        """Which sessions are active at ``now`` under these limits.
 
-        Under given limits each session is active up to an instant of its own
-        (never for an ended one); those instants are kept per limits, so a
-        moved clock costs one comparison per session.
+        Each session's last active instant is kept per limits, so a moved
+        clock costs one comparison per session.
         """
-        key = (now, max_inactivity, force_reauthentication)
+        key = (now, settings)
         found = self._active.get(key)
         if found is None:
-            limits = (max_inactivity, force_reauthentication)
-            deadlines = self._deadlines.get(limits)
+            deadlines = self._deadlines.get(settings)
             if deadlines is None:
-                deadlines = [
-                    min(last + max_inactivity, created + force_reauthentication)
-                    if not_ended
-                    else _NEVER
-                    for not_ended, last, created in zip(
-                        self.not_ended, self.last_activity, self.created, strict=True
-                    )
-                ]
-                _keep(self._deadlines, limits, deadlines, 4)
+                deadlines = [active_until(s, settings) for s in self.sessions]
+                _keep(self._deadlines, settings, deadlines, 4)
             found = [deadline >= now for deadline in deadlines]
             _keep(self._active, key, found, 4)
         return found
@@ -189,15 +172,9 @@ class Dataset:
                 sessions=ordered,
                 positions={s.id: i for i, s in enumerate(ordered)},
                 texts=[self.text_of(s) for s in ordered],
-                not_ended=[s.ended is None for s in ordered],
-                last_activity=[_instant(s.last_activity_at) for s in ordered],
-                created=[_instant(s.created_at) for s in ordered],
             )
-            limits = self.organizations[organization_id].settings
             # the limits as seeded and the clock's start: what most queries will ask for
-            found.active(
-                self.start_ms, limits.max_inactivity_period, limits.force_reauthentication_after
-            )
+            found.active(self.start_ms, self.organizations[organization_id].settings)
             with self._lock:
                 found = self._columns.setdefault(key, found)
         return found

@@ -36,6 +36,7 @@ from .records import (
     SortBy,
     User,
 )
+from .status import SessionStatus, active_until, status_at
 
 __all__ = ["Caller", "Changes", "SessionPage", "SessionQuery", "Store"]
 
@@ -289,27 +290,15 @@ class Store:
                 found if found is not None else self._base.organizations[organization_id].settings
             )
 
-    def status(self, session: Session) -> str:
-        """``active``, ``logged_out``, ``revoked``, ``inactive`` or ``reauthentication_due``."""
+    def status(self, session: Session) -> SessionStatus:
+        """The session's status now under its organization's current limits."""
         with self._lock:
             now = self.clock.now_ms()
-            return self.status_at(session, now, self.settings(session.organization_id))
+            return status_at(session, now, self.settings(session.organization_id))
 
     def is_active(self, session: Session) -> bool:
         """Whether the session is neither ended nor past either limit now."""
-        return self.status(session) == "active"
-
-    @staticmethod
-    def status_at(session: Session, now: int, settings: SessionSettings) -> str:
-        """A session's status at an instant under given limits (see :meth:`status`)."""
-        if session.ended is not None:
-            return session.ended.value
-        last, created = session.last_activity_at, session.created_at
-        if last is not None and now - last > settings.max_inactivity_period:
-            return "inactive"
-        if created is not None and now - created > settings.force_reauthentication_after:
-            return "reauthentication_due"
-        return "active"
+        return self.status(session) is SessionStatus.ACTIVE
 
     # -- authentication -----------------------------------------------------------
 
@@ -333,8 +322,8 @@ class Store:
                 return Caller(user)
             session = self.session(credential.session_id)
             now = self.clock.now_ms()
-            status = self.status_at(session, now, self.settings(session.organization_id))
-            if status != "active":
+            status = status_at(session, now, self.settings(session.organization_id))
+            if status is not SessionStatus.ACTIVE:
                 raise Unauthenticated(_DEAD_SESSION[status])
             if session.last_activity_at != now:
                 self._changes.sessions[session.id] = replace(session, last_activity_at=now)
@@ -391,8 +380,6 @@ class Store:
     def _matcher(self, organization_id: str, needle: str, only_active: bool) -> _Keep:
         now = self.clock.now_ms()
         settings = self.settings(organization_id)
-        idle_since = now - settings.max_inactivity_period
-        created_since = now - settings.force_reauthentication_after
         base = self._base
 
         def text(session: Session) -> str:
@@ -401,11 +388,7 @@ class Store:
             return search_text(session, base.users[session.user_id])
 
         def keep(session: Session) -> bool:
-            if only_active and (
-                session.ended is not None
-                or (session.last_activity_at is not None and session.last_activity_at < idle_since)
-                or (session.created_at is not None and session.created_at < created_since)
-            ):
+            if only_active and active_until(session, settings) < now:
                 return False
             return not needle or needle in text(session)
 
@@ -441,13 +424,7 @@ class Store:
         columns = self._base.columns(organization_id, query.sort_by, query.order is Order.DESC)
         masks: list[list[bool]] = []
         if query.only_active:
-            settings = self.settings(organization_id)
-            now = self.clock.now_ms()
-            masks.append(
-                columns.active(
-                    now, settings.max_inactivity_period, settings.force_reauthentication_after
-                )
-            )
+            masks.append(columns.active(self.clock.now_ms(), self.settings(organization_id)))
         if needle:
             masks.append(columns.containing(needle))
         if changed:
@@ -604,13 +581,13 @@ class Store:
 _Keep = Callable[[Session], bool]
 
 _DEAD_SESSION = {
-    "logged_out": "This session has been logged out: log in again for a new token.",
-    "revoked": "This session has been revoked: log in again for a new token.",
-    "inactive": (
+    SessionStatus.LOGGED_OUT: "This session has been logged out: log in again for a new token.",
+    SessionStatus.REVOKED: "This session has been revoked: log in again for a new token.",
+    SessionStatus.INACTIVE: (
         "This session has expired: it was inactive for longer than the organization's "
         "maxInactivityPeriod."
     ),
-    "reauthentication_due": (
+    SessionStatus.REAUTHENTICATION_DUE: (
         "This session has expired: it is older than the organization's "
         "forceReauthenticationAfter and must log in again."
     ),
