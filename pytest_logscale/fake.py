@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from types import TracebackType
@@ -28,7 +29,7 @@ from .harness.journal import Journal
 from .harness.ratelimit import RateLimit
 from .http.app import AppOptions, LogScaleApp
 from .http.server import ThreadedServer
-from .seeding import SeedOptions, seed_dataset
+from .seeding import SHOW_PROGRESS_FROM, Progress, SeedOptions, seed_dataset
 
 __all__ = ["FakeLogScale", "cached_dataset"]
 
@@ -36,14 +37,18 @@ _datasets: OrderedDict[SeedOptions, Dataset] = OrderedDict()
 _datasets_lock = threading.Lock()
 
 
-def cached_dataset(options: SeedOptions) -> Dataset:
-    """The dataset for these options, seeded once per process (datasets never change)."""
+def cached_dataset(options: SeedOptions, progress: Progress | None = None) -> Dataset:
+    """The dataset for these options, seeded once per process (datasets never change).
+
+    ``progress`` hears how seeding goes when it will take more than a couple of seconds.
+    """
     with _datasets_lock:
         found = _datasets.get(options)
         if found is not None:
             _datasets.move_to_end(options)
             return found
-    dataset = seed_dataset(options)
+    slow = options.total_sessions >= SHOW_PROGRESS_FROM
+    dataset = seed_dataset(options, progress if slow else None)
     with _datasets_lock:
         _datasets[options] = dataset
         while len(_datasets) > 8:
@@ -63,7 +68,9 @@ class FakeLogScale:
     :attr:`clock`, queried with :meth:`execute`, and put back with :meth:`reset`.
     ``journal_size`` keeps only that many of the newest requests in :attr:`journal`
     (all of them by default). ``control=False`` switches off the control API under
-    :attr:`control_url` (docs/control-api.md).
+    :attr:`control_url` (docs/control-api.md). With ``wall_clock`` and no ``clock``
+    anchor in the options, the data is seeded relative to now. ``progress(done,
+    total)`` hears how seeding goes when it takes more than a couple of seconds.
     """
 
     def __init__(
@@ -77,9 +84,14 @@ class FakeLogScale:
         rate_limit: RateLimit | None = None,
         journal_size: int | None = None,
         control: bool = True,
+        progress: Progress | None = None,
     ) -> None:
-        self.seed_options = seed_options or SeedOptions()
-        dataset = cached_dataset(self.seed_options)
+        options = seed_options or SeedOptions()
+        if wall_clock and options.anchor is None:  # real time: seeded relative to now
+            options = options.replace(clock=time.time_ns() // 1_000_000)
+        self.seed_options = options
+        self._progress = progress
+        dataset = cached_dataset(options, progress)
         self.store = Store(dataset, Clock(dataset.start_ms, wall=wall_clock))
         self.journal = Journal(maxlen=journal_size)
         self.app = LogScaleApp(self.store, journal=self.journal, options=app_options)
@@ -178,7 +190,7 @@ class FakeLogScale:
     def reseed(self, options: SeedOptions) -> None:
         """Serve data seeded with other options (seeded once per process, then reused)."""
         if options != self.seed_options:
-            self.store.replace(cached_dataset(options))
+            self.store.replace(cached_dataset(options, self._progress))
             self.seed_options = options
             self.faults.seed = options.seed
         self.reset()

@@ -10,45 +10,42 @@ costs about the same as a dictionary swap, so every test starts clean.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
-from dataclasses import fields
+from datetime import datetime
 
 import pytest
 
 from .fake import FakeLogScale
 from .harness.ratelimit import RateLimit
 from .http.app import AppOptions
-from .seeding import SeedOptions
+from .seeding import BOUNDS, SEEDING, Progress, SeedOptions
+from .seeding.options import option_from_text
 
 __all__ = ["LogScaleServerFactory"]
 
-_SEEDING = {f.name: f.default for f in fields(SeedOptions)}
-_HELP = {
-    "seed": "seed that fixes all seeded data",
-    "organizations": "number of seeded organizations",
-    "users": "seeded users per organization",
-    "sessions": "seeded sessions per organization",
-}
+_OPTIONS = {**SEEDING, **BOUNDS}
+_DEFAULTS = SeedOptions()
 _server_key = pytest.StashKey[FakeLogScale]()
 _defaults_key = pytest.StashKey[SeedOptions]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("logscale", "fake LogScale (pytest-logscale)")
-    for name, default in _SEEDING.items():
+    for name, help_text in _OPTIONS.items():
+        default = getattr(_DEFAULTS, name)
         group.addoption(
-            f"--logscale-{name}",
-            type=int,
+            f"--logscale-{name.replace('_', '-')}",
             default=None,
             dest=f"logscale_{name}",
-            help=f"{_HELP[name]} (default: ini logscale_{name}, else {default})",
+            metavar="MS|ISO" if name == "clock" else "N",
+            help=f"{help_text} (default: ini logscale_{name}, else {default})",
         )
-        parser.addini(f"logscale_{name}", help=f"{_HELP[name]} (default: {default})", default="")
+        parser.addini(f"logscale_{name}", help=f"{help_text} (default: {default})", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        "logscale(seed=..., organizations=..., users=..., sessions=...): seed the fake LogScale "
+        f"logscale({', '.join(f'{n}=...' for n in _OPTIONS)}): seed the fake LogScale "
         "of this test (or module, or class) with these options.",
     )
     config.stash[_defaults_key] = _configured_options(config)
@@ -56,21 +53,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _configured_options(config: pytest.Config) -> SeedOptions:
     """Seeding options from the command line, else the ini file, else the defaults."""
-    chosen: dict[str, int] = {}
-    for name, default in _SEEDING.items():
-        value = config.getoption(f"logscale_{name}")
-        if value is None:
-            text = str(config.getini(f"logscale_{name}")).strip()
+    chosen: dict[str, object] = {}
+    for name in _OPTIONS:
+        given, where = config.getoption(f"logscale_{name}"), f"--logscale-{name.replace('_', '-')}"
+        if given is None:
+            given, where = str(config.getini(f"logscale_{name}")).strip() or None, "ini option"
+        if given is not None:
             try:
-                value = int(text) if text else default
-            except ValueError:
+                chosen[name] = option_from_text(name, given)
+            except ValueError as error:
                 raise pytest.UsageError(
-                    f"ini option logscale_{name} must be a whole number, got {text!r}"
+                    f"pytest-logscale: {where} logscale_{name}: {error}"
+                    if where == "ini option"
+                    else f"pytest-logscale: {where}: {error}"
                 ) from None
-        chosen[name] = value
     try:
-        return SeedOptions(**chosen)
-    except (TypeError, ValueError) as error:
+        return SeedOptions(**chosen)  # type: ignore[arg-type]
+    except ValueError as error:
         raise pytest.UsageError(f"pytest-logscale: {error}") from None
 
 
@@ -78,31 +77,43 @@ def _marked_options(item: pytest.Item, base: SeedOptions) -> SeedOptions:
     markers = list(item.iter_markers("logscale"))
     if not markers:  # the common case, on every test: nothing to build
         return base
-    chosen = {name: getattr(base, name) for name in _SEEDING}
+    chosen: dict[str, object] = {}
     for marker in reversed(markers):
         if marker.args:
             pytest.fail(
                 "@pytest.mark.logscale takes keyword arguments only, e.g. seed=7", pytrace=False
             )
-        unknown = sorted(set(marker.kwargs) - set(_SEEDING))
+        unknown = sorted(set(marker.kwargs) - set(_OPTIONS))
         if unknown:
             pytest.fail(
                 f"@pytest.mark.logscale got unknown option(s) {', '.join(unknown)}; "
-                f"it takes {', '.join(_SEEDING)}",
+                f"it takes {', '.join(_OPTIONS)}",
                 pytrace=False,
             )
         chosen.update(marker.kwargs)
     try:
-        return SeedOptions(**chosen)
-    except (TypeError, ValueError) as error:
+        return base.replace(**chosen)  # type: ignore[arg-type]
+    except ValueError as error:
         pytest.fail(f"@pytest.mark.logscale: {error}", pytrace=False)
+
+
+def _progress(config: pytest.Config) -> Progress:
+    """Seeding progress for the terminal, on one line that ends when seeding does."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+
+    def tell(done: int, total: int) -> None:
+        if reporter is not None:
+            reporter.write_line(f"pytest-logscale: seeded {done:,} of {total:,} sessions")
+
+    return tell
 
 
 class LogScaleServerFactory:
     """Starts extra fake LogScale servers and stops them all at the end of the test session."""
 
-    def __init__(self, defaults: SeedOptions) -> None:
+    def __init__(self, defaults: SeedOptions, progress: Progress | None = None) -> None:
         self.defaults = defaults
+        self._progress = progress
         self._servers: list[FakeLogScale] = []
 
     def __call__(
@@ -113,17 +124,17 @@ class LogScaleServerFactory:
         wall_clock: bool = False,
         app_options: AppOptions | None = None,
         rate_limit: RateLimit | None = None,
-        **seeding: int,
+        **seeding: int | str | datetime,
     ) -> FakeLogScale:
-        """A started server; ``seeding`` takes ``seed``, ``organizations``, ``users``, ``sessions``.
+        """A started server; ``seeding`` takes the marker's options (``seed``, ``clock``, ...).
 
         Unset seeding options come from the command line, the ini file or the
         defaults; the other keywords are :class:`~pytest_logscale.FakeLogScale`'s.
         """
-        unknown = sorted(set(seeding) - set(_SEEDING))
+        unknown = sorted(set(seeding) - set(_OPTIONS))
         if unknown:
             raise TypeError(f"unknown seeding option(s): {', '.join(unknown)}")
-        options = SeedOptions(**{n: seeding.get(n, getattr(self.defaults, n)) for n in _SEEDING})
+        options = self.defaults.replace(**seeding)
         fake = FakeLogScale(
             options,
             host=host,
@@ -131,6 +142,7 @@ class LogScaleServerFactory:
             wall_clock=wall_clock,
             app_options=app_options,
             rate_limit=rate_limit,
+            progress=self._progress,
         )
         fake.start()
         self._servers.append(fake)
@@ -153,7 +165,7 @@ def logscale_server_factory(pytestconfig: pytest.Config) -> Iterator[LogScaleSer
     session (or earlier: use the result in a ``with`` block). Unlike
     ``logscale_server`` it is not reset between tests.
     """
-    factory = LogScaleServerFactory(pytestconfig.stash[_defaults_key])
+    factory = LogScaleServerFactory(pytestconfig.stash[_defaults_key], _progress(pytestconfig))
     yield factory
     factory.stop_all()
 

@@ -7,10 +7,12 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import subprocess
 import sys
 from collections import Counter
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import Any
 
 import faker
@@ -24,7 +26,7 @@ from pytest_logscale.fake import cached_dataset
 
 #: sha256 of canonical_dump(seed_dataset()) for seed 1 and the default sizes. A change here
 #: means every user's seeded data changed: do it on purpose, and say so in the changelog.
-DEFAULT_FINGERPRINT = "4ed803414c3fa0de7f04d23bec2a21134cdd6179b6574cc8df0e0ee9114f33c4"
+DEFAULT_FINGERPRINT = "377502618d9b8f9190ff5a39095662a0cafdf889c7cf962d5412aaac241010d5"
 
 COUNTRIES = {country.name for country in DateTimeProvider.countries}
 
@@ -157,7 +159,7 @@ def test_the_first_organizations_usernames_are_emails_at_company_com() -> None:
         local, _, domain = user.username.partition("@")
         assert domain == "company.com", user.username
         assert local and " " not in local
-        assert user.email == user.username
+        assert user.email in (user.username, None)
     domains = {first.domain}
     for org in others:
         assert org.domain != "company.com" and org.domain.endswith(".com")
@@ -170,6 +172,8 @@ def test_users_have_names_and_organizations_have_the_documented_settings(
     default: Dataset,
 ) -> None:
     for user in default.users.values():
+        if user.full_name is None:
+            continue
         assert user.display_name.count(" ") >= 1
         assert user.display_name.replace(" ", ".").lower() in user.username
     for org in default.organizations.values():
@@ -244,16 +248,16 @@ def test_times_are_whole_seconds_in_the_past_with_ties(default: Dataset) -> None
 @pytest.mark.parametrize(
     ("options", "error", "says"),
     [
-        ({"seed": -1}, ValueError, "seed must be between 0 and"),
-        ({"seed": 2**63}, ValueError, "seed must be between"),
-        ({"organizations": 0}, ValueError, "organizations must be between 1 and 1000, got 0"),
-        ({"users": 2}, ValueError, "users must be between 3 and"),
-        ({"sessions": 2}, ValueError, "sessions must be between 3 and"),
-        ({"sessions": 10**9}, ValueError, "sessions must be between"),
-        ({"seed": "1"}, TypeError, "seed must be a whole number, got '1'"),
-        ({"users": 4.0}, TypeError, "users must be a whole number"),
-        ({"organizations": True}, TypeError, "organizations must be a whole number"),
-        ({"sessions": None}, TypeError, "sessions must be a whole number"),
+        ({"seed": -1}, ValueError, "seed must be a whole number from 0 to"),
+        ({"seed": 2**63}, ValueError, "seed must be a whole number from 0 to"),
+        ({"organizations": 0}, ValueError, "organizations must be a whole number from 1 to 1000"),
+        ({"users": 2}, ValueError, "users must be a whole number from 3 to"),
+        ({"sessions": 2}, ValueError, "sessions must be a whole number from 3 to"),
+        ({"sessions": 10**9}, ValueError, "sessions must be a whole number from 3 to 1000000"),
+        ({"seed": "1"}, ValueError, "seed must be a whole number from 0 to .*, not '1'"),
+        ({"users": 4.0}, ValueError, "users must be a whole number"),
+        ({"organizations": True}, ValueError, "organizations must be a whole number"),
+        ({"sessions": None}, ValueError, "sessions must be a whole number"),
     ],
 )
 def test_bad_options_are_refused_naming_the_option(
@@ -261,3 +265,151 @@ def test_bad_options_are_refused_naming_the_option(
 ) -> None:
     with pytest.raises(error, match=says.replace("(", r"\(")):
         SeedOptions(**options)
+
+
+# -- the clock anchor ------------------------------------------------------------------------------
+
+_TIMES = ("created_at", "last_activity_at")
+
+
+def _shifted(dataset: Dataset, by: int) -> str:
+    """canonical_dump with every instant moved by ``by`` milliseconds."""
+
+    def move(record: Any, names: tuple[str, ...]) -> dict[str, Any]:
+        fields = _plain(asdict(record))
+        for name in names:
+            if fields.get(name) is not None:
+                fields[name] += by
+        return fields
+
+    return json.dumps(
+        {
+            "start_ms": dataset.start_ms + by,
+            "organizations": [move(o, ("created_at",)) for o in dataset.organizations.values()],
+            "users": [move(u, ("created_at",)) for u in dataset.users.values()],
+            "sessions": [move(s, _TIMES) for s in dataset.sessions.values()],
+        },
+        sort_keys=True,
+    )
+
+
+def test_an_anchor_seeds_the_same_data_shifted_to_it(default: Dataset) -> None:
+    anchor = 1_796_000_000_000  # 2026-11-30T00:53:20Z
+    anchored = seed_dataset(SeedOptions(clock=anchor))
+    assert anchored.start_ms == anchor
+    assert _shifted(default, anchor - default.start_ms) == _shifted(anchored, 0)
+    again = seed_dataset(SeedOptions(clock=anchor))
+    assert canonical_dump(again) == canonical_dump(anchored)
+
+
+@pytest.mark.parametrize(
+    ("given", "millis"),
+    [
+        (1_796_000_000_000, 1_796_000_000_000),
+        ("1796000000000", 1_796_000_000_000),
+        ("2026-11-30T00:53:20Z", 1_796_000_000_000),
+        ("2026-11-30T01:53:20.000+01:00", 1_796_000_000_000),
+        (datetime(2026, 11, 30, 0, 53, 20, tzinfo=timezone.utc), 1_796_000_000_000),
+    ],
+)
+def test_an_anchor_is_epoch_milliseconds_or_an_iso_instant(given: Any, millis: int) -> None:
+    assert SeedOptions(clock=given).clock == millis
+    assert SeedOptions(clock=given) == SeedOptions(clock=millis)
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        ("2026-11-30T01:33:20", "has no time zone"),
+        ("yesterday", "epoch milliseconds or an ISO-8601 instant"),
+        (True, "epoch milliseconds or an ISO-8601 instant"),
+        (1.5, "epoch milliseconds or an ISO-8601 instant"),
+        ("2026-11-30T01:33:20.0005Z", "finer than a millisecond"),
+        (0, "from 1990-01-01T00:00:00Z to 9000-01-01T00:00:00Z"),
+        ("9999-12-31T23:59:59Z", "from 1990-01-01T00:00:00Z to 9000-01-01T00:00:00Z"),
+    ],
+)
+def test_a_bad_anchor_is_refused_saying_what_an_anchor_is(given: Any, says: str) -> None:
+    with pytest.raises(ValueError, match=f"clock .*{re.escape(says)}"):
+        SeedOptions(clock=given)
+
+
+# -- bounds ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "says"),
+    [
+        (
+            {"organizations": 1000, "users": 100_000, "sessions": 1_000_000},
+            "organizations x sessions = 1000000000 is more than max_sessions 1000000",
+        ),
+        ({"organizations": 20, "users": 10_000}, "organizations x users = 200000 is more than"),
+    ],
+)
+def test_totals_beyond_the_bounds_are_refused_saying_how_to_raise_them(
+    options: dict[str, int], says: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(says)) as caught:
+        SeedOptions(**options)
+    assert "max_" in str(caught.value) and "raise" in str(caught.value)
+
+
+def test_raised_bounds_allow_more_and_are_not_part_of_the_data() -> None:
+    options = SeedOptions(organizations=3, sessions=400, max_sessions=1200)
+    assert options == SeedOptions(organizations=3, sessions=400, max_sessions=5000)
+    with pytest.raises(ValueError, match="max_sessions 1000"):
+        SeedOptions(organizations=3, sessions=400, max_sessions=1000)
+
+
+def test_seeding_reports_progress_in_steps_up_to_the_total() -> None:
+    seen: list[tuple[int, int]] = []
+    seed_dataset(SeedOptions(organizations=2, sessions=3000), progress=lambda d, t: seen.append((d, t)))
+    assert seen and seen[-1] == (6000, 6000)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert len(seen) >= 3
+
+
+# -- nullable fields -------------------------------------------------------------------------------
+
+#: Every field the served schema declares nullable on Session and User, by record attribute.
+NULLABLE_SESSION = ("city", "country")
+NULLABLE_USER = (
+    "email",
+    "first_name",
+    "last_name",
+    "full_name",
+    "phone_number",
+    "picture",
+    "country_code",
+    "state_code",
+    "company",
+)
+
+
+def test_each_nullable_field_is_null_somewhere_and_set_somewhere(default: Dataset) -> None:
+    for records, names in (
+        (list(default.sessions.values()), NULLABLE_SESSION),
+        (list(default.users.values()), NULLABLE_USER),
+    ):
+        for name in names:
+            values = [getattr(r, name) for r in records]
+            assert any(v is None for v in values), f"{name} is never null"
+            assert any(v is not None for v in values), f"{name} is always null"
+
+
+def test_a_user_without_a_full_name_is_displayed_by_username(default: Dataset) -> None:
+    nameless = [u for u in default.users.values() if u.full_name is None]
+    assert nameless
+    for user in nameless:
+        assert user.display_name == user.username
+    for user in default.users.values():
+        if user.full_name is not None:
+            assert user.display_name == user.full_name
+
+
+def test_sessions_always_have_their_times(default: Dataset) -> None:
+    assert all(
+        s.created_at is not None and s.last_activity_at is not None
+        for s in default.sessions.values()
+    )

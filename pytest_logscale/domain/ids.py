@@ -18,9 +18,13 @@ def _base62(number: int, length: int) -> str:
     return "".join(chars)
 
 
+#: Each byte value to one of the 62 letters and digits (values below 8 a little more often).
+_BYTE_TO_LETTER = bytes(ord(ALPHABET[i % 62]) for i in range(256))
+
+
 def random_id(rng: random.Random, length: int = 32) -> str:
-    """An id of ``length`` letters and digits drawn from a seeded generator."""
-    return _base62(rng.getrandbits(6 * length), length)
+    """An id of ``length`` letters and digits drawn from a seeded generator (one byte each)."""
+    return rng.randbytes(length).translate(_BYTE_TO_LETTER).decode("ascii")
 
 
 def derived_id(seed: int, kind: str, serial: int, length: int = 32) -> str:

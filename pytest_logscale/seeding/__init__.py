@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .generate import SeedOptions, seed_dataset
+from .generate import Progress, seed_dataset
+from .options import BOUNDS, SEEDING, SHOW_PROGRESS_FROM, SeedOptions
 
-__all__ = ["SeedOptions", "seed_dataset"]
+__all__ = ["BOUNDS", "SEEDING", "SHOW_PROGRESS_FROM", "Progress", "SeedOptions", "seed_dataset"]

@@ -15,6 +15,7 @@ import hashlib
 import ipaddress
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -25,8 +26,12 @@ from ..domain.clock import to_millis
 from ..domain.dataset import Dataset
 from ..domain.ids import random_id
 from ..domain.records import Ending, Organization, Role, Session, SessionSettings, User
+from .options import SeedOptions
 
-__all__ = ["DEFAULT_SETTINGS", "SeedOptions", "seed_dataset"]
+__all__ = ["DEFAULT_SETTINGS", "Progress", "seed_dataset"]
+
+#: Told ``(sessions seeded so far, sessions to seed)`` every few thousand sessions and at the end.
+Progress = Callable[[int, int], None]
 
 SECOND = 1000
 MINUTE = 60 * SECOND
@@ -40,34 +45,6 @@ DEFAULT_SETTINGS = SessionSettings(
 
 _EPOCH = to_millis(datetime(2025, 1, 1, tzinfo=timezone.utc))
 _COUNTRY_NAMES = {c.alpha_2_code: c.name for c in DateTimeProvider.countries}
-
-
-@dataclass(frozen=True, slots=True)
-class SeedOptions:
-    """What to seed: the seed, and how many organizations, users and sessions.
-
-    ``users`` and ``sessions`` count per organization. Every organization gets an
-    owner, an admin and a member, each with a current active session, so both
-    are at least 3.
-    """
-
-    seed: int = 1
-    organizations: int = 1
-    users: int = 12
-    sessions: int = 60
-
-    def __post_init__(self) -> None:
-        for name, low, high in (
-            ("seed", 0, 2**63 - 1),
-            ("organizations", 1, 1_000),
-            ("users", 3, 100_000),
-            ("sessions", 3, 1_000_000),
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"{name} must be a whole number, got {value!r}")
-            if not low <= value <= high:
-                raise ValueError(f"{name} must be between {low} and {high}, got {value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,16 +73,21 @@ class _Pools:
             if code in _COUNTRY_NAMES:
                 places.append(_Place(city, _COUNTRY_NAMES[code], code))
         self.places = places
+        #: A company from Faker's en_US locale has many of its users in the US.
+        self.home_places = [p for p in places if p.country_code == "US"] or places
+
+
+#: First octets whose whole /8 is globally routable unicast (no private, shared, loopback,
+#: link-local, documentation, benchmarking or multicast block starts in them).
+_PUBLIC_OCTETS = tuple(n for n in range(1, 224) if n not in (10, 100, 127, 169, 172, 192, 198, 203))
 
 
 def _public_address(rng: random.Random) -> str:
+    if rng.random() >= 0.15:
+        rest = rng.getrandbits(24)
+        return f"{rng.choice(_PUBLIC_OCTETS)}.{rest >> 16}.{(rest >> 8) & 255}.{rest & 255}"
     while True:
-        if rng.random() < 0.15:
-            address: ipaddress.IPv4Address | ipaddress.IPv6Address = ipaddress.IPv6Address(
-                (0x2000 << 112) | rng.getrandbits(125)
-            )
-        else:
-            address = ipaddress.IPv4Address(rng.getrandbits(32))
+        address = ipaddress.IPv6Address((0x2000 << 112) | rng.getrandbits(125))
         if address.is_global and not address.is_multicast:
             return str(address)
 
@@ -125,11 +107,14 @@ def _domain(company: str, index: int, taken: set[str]) -> str:
 
 
 class _Seeder:
-    def __init__(self, options: SeedOptions) -> None:
+    def __init__(self, options: SeedOptions, progress: Progress | None) -> None:
         self.options = options
+        self.progress = progress
         self.rng = random.Random(options.seed)
         self.pools = _Pools(options.seed, options.organizations)
-        self.start = _EPOCH + self.rng.randrange(365 * 24 * 60) * MINUTE
+        # drawn even when anchored, so an anchor shifts the data and changes nothing else
+        fixed = _EPOCH + self.rng.randrange(365 * 24 * 60) * MINUTE
+        self.start = fixed if options.anchor is None else options.anchor
         self.organizations: list[Organization] = []
         self.users: list[User] = []
         self.sessions: list[Session] = []
@@ -140,9 +125,14 @@ class _Seeder:
             org = self._organization(index, domains)
             self.organizations.append(org)
             taken: set[str] = set()
-            members = [self._user(org, position, taken) for position in range(self.options.users)]
+            gaps = self._gaps()
+            members = [
+                self._user(org, position, taken, gaps) for position in range(self.options.users)
+            ]
             self.users += members
             self._sessions(org, members)
+        if self.progress is not None and len(self.sessions) % max(1000, len(self.sessions) // 50):
+            self.progress(len(self.sessions), len(self.sessions))
         return Dataset(
             self.organizations,
             self.users,
@@ -164,7 +154,24 @@ class _Seeder:
             created_at=self.start - rng.randrange(400, 1500) * DAY,
         )
 
-    def _user(self, org: Organization, position: int, taken: set[str]) -> User:
+    def _gaps(self) -> dict[str, set[int]]:
+        """Which users of an organization lack a name, an e-mail, a company or a country.
+
+        Real directories have gaps: users from an identity provider that sends no
+        name, say. Each gap's share of the users past the first three (the owner,
+        first admin and first member stay complete) is fixed, and at least one.
+        """
+        candidates = range(3, self.options.users)
+        if not candidates:
+            return {gap: set() for gap in _GAPS}
+        return {
+            gap: set(self.rng.sample(candidates, max(1, round(share * len(candidates)))))
+            for gap, share in _GAPS.items()
+        }
+
+    def _user(
+        self, org: Organization, position: int, taken: set[str], gaps: dict[str, set[int]]
+    ) -> User:
         rng, pools = self.rng, self.pools
         if position == 0:
             role = Role.OWNER
@@ -177,38 +184,43 @@ class _Seeder:
         while username in taken:
             username, serial = f"{first}.{last}{serial}@{org.domain}".lower(), serial + 1
         taken.add(username)
-        home = rng.choice(pools.places)
+        home = rng.choice(pools.home_places if rng.random() < 0.4 else pools.places)
         created = (
             (org.created_at or self.start)
             + rng.randrange(0, 300) * DAY
             + rng.randrange(DAY // SECOND) * SECOND
         )
+        named = position not in gaps["name"]
+        full_name = f"{first} {last}" if named else None
+        country_code = None if position in gaps["country"] else home.country_code
         return User(
             id=random_id(rng, 24),
             organization_id=org.id,
             username=username,
-            display_name=f"{first} {last}",
+            # LogScale's schema: "fullName if present, otherwise username"
+            display_name=full_name or username,
             role=role,
             created_at=created,
-            email=username,
-            first_name=first,
-            last_name=last,
-            full_name=f"{first} {last}",
+            email=None if position in gaps["email"] else username,
+            first_name=first if named else None,
+            last_name=last if named else None,
+            full_name=full_name,
             phone_number=rng.choice(pools.phones) if rng.random() < 0.6 else None,
             picture=(
                 f"https://www.gravatar.com/avatar/{hashlib.md5(username.encode()).hexdigest()}"
                 if rng.random() < 0.5
                 else None
             ),
-            country_code=home.country_code,
-            state_code=rng.choice(pools.states) if home.country_code == "US" else None,
-            company=org.name,
+            country_code=country_code,
+            state_code=rng.choice(pools.states) if country_code == "US" else None,
+            company=None if position in gaps["company"] else org.name,
         )
 
     def _sessions(self, org: Organization, members: list[User]) -> None:
         rng = self.rng
         homes = {u.id: [_public_address(rng) for _ in range(rng.randint(1, 3))] for u in members}
         places = {u.id: rng.choice(self.pools.places) for u in members}
+        total, step = self.options.total_sessions, max(1000, self.options.total_sessions // 50)
         for index in range(self.options.sessions):
             # The owner, the first admin and the first member each get a current session.
             user = members[index] if index < 3 else rng.choice(members)
@@ -234,6 +246,8 @@ class _Seeder:
                     ended=_ENDINGS.get(kind),
                 )
             )
+            if self.progress is not None and len(self.sessions) % step == 0:
+                self.progress(len(self.sessions), total)
 
     def _kind(self) -> str:
         roll = self.rng.random()
@@ -262,6 +276,10 @@ class _Seeder:
         return created, floor + rng.randrange(0, (start - floor) // MINUTE + 1) * MINUTE
 
 
+#: Shares of users (past the first three of an organization) without a name, an e-mail,
+#: a company or a country (see :meth:`_Seeder._gaps`).
+_GAPS = {"name": 0.15, "email": 0.15, "company": 0.25, "country": 0.10}
+
 _KINDS = (
     ("active", 0.62),
     ("logged_out", 0.12),
@@ -272,6 +290,6 @@ _KINDS = (
 _ENDINGS = {"logged_out": Ending.LOGGED_OUT, "revoked": Ending.REVOKED}
 
 
-def seed_dataset(options: SeedOptions | None = None) -> Dataset:
-    """Seeded data for the options (the defaults when None)."""
-    return _Seeder(options or SeedOptions()).run()
+def seed_dataset(options: SeedOptions | None = None, progress: Progress | None = None) -> Dataset:
+    """Seeded data for the options (the defaults when None); ``progress`` hears how far it got."""
+    return _Seeder(options or SeedOptions(), progress).run()
