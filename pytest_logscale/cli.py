@@ -7,7 +7,7 @@ import ipaddress
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -18,7 +18,8 @@ from .harness.ratelimit import RateLimit
 from .harness.statefile import StateError
 from .http.app import AppOptions
 from .http.server import ServerError
-from .seeding import SeedOptions
+from .seeding import BOUNDS, SEEDING, SeedOptions
+from .seeding.options import option_from_text
 from .version import __version__
 
 __all__ = ["main"]
@@ -60,22 +61,17 @@ def _parser() -> argparse.ArgumentParser:
             "(an owner's session), LOGSCALE_ADMIN_TOKEN and LOGSCALE_MEMBER_TOKEN, one per line."
         ),
     )
-    defaults = SeedOptions()
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
     serve.add_argument(
         "--port", type=_port, default=0, help="port to bind; 0 picks a free one (default)"
     )
-    for name, help_text in _SEEDING_HELP.items():
-        serve.add_argument(
-            f"--{name}",
-            type=int,
-            help=f"{help_text} (default: {getattr(defaults, name)}); not with --state",
-        )
+    _add_seeding(serve)
     serve.add_argument(
         "--wall-clock",
         action="store_true",
-        help="let the fake's clock run at the speed of real time from the seeded instant "
-        "(or the state's) instead of standing still",
+        help="let the fake's clock run at the speed of real time instead of standing still; "
+        "the data is seeded relative to now (or to --clock), a --state file runs on from its "
+        "own instant",
     )
     serve.add_argument(
         "--state",
@@ -163,12 +159,38 @@ def _app_options(args: argparse.Namespace) -> AppOptions:
     return AppOptions(**chosen)
 
 
-_SEEDING_HELP = {
-    "seed": "seed of all data",
-    "organizations": "organizations",
-    "users": "users per organization",
-    "sessions": "sessions per organization",
-}
+def _seeding_value(name: str) -> Callable[[str], int | str]:
+    def parse(text: str) -> int | str:
+        try:
+            return option_from_text(name, text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+def _add_seeding(serve: argparse.ArgumentParser) -> None:
+    """``--seed`` ... ``--clock`` and the bounds, from the one list of seeding options."""
+    defaults = SeedOptions()
+    for name, help_text in SEEDING.items():
+        serve.add_argument(
+            f"--{name}",
+            type=_seeding_value(name),
+            metavar="MS|ISO" if name == "clock" else "N",
+            help=f"{help_text} (default: {getattr(defaults, name)}); not with --state",
+        )
+    for name, help_text in BOUNDS.items():
+        serve.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_seeding_value(name),
+            metavar="N",
+            default=getattr(defaults, name),
+            help=f"{help_text} (default: %(default)s)",
+        )
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"pytest-logscale: seeded {done:,} of {total:,} sessions", file=sys.stderr, flush=True)
 
 
 def _fail(message: str) -> int:
@@ -187,12 +209,12 @@ def _check_dump_target(path: Path) -> str | None:
 def _fake(args: argparse.Namespace) -> FakeLogScale:
     """The fake the options ask for; ValueError or StateError (a ValueError) if they are wrong."""
     if args.state is not None:
-        clashing = [f"--{name}" for name in _SEEDING_HELP if getattr(args, name) is not None]
+        clashing = [f"--{name}" for name in SEEDING if getattr(args, name) is not None]
         if clashing:
             raise ValueError(
                 f"--state takes the seeding options from the file; leave out {', '.join(clashing)}"
             )
-    given = {name: getattr(args, name) for name in _SEEDING_HELP}
+    given = {name: getattr(args, name) for name in (*SEEDING, *BOUNDS)}
     options = SeedOptions(**{name: value for name, value in given.items() if value is not None})
     fake = FakeLogScale(
         options,
@@ -203,6 +225,7 @@ def _fake(args: argparse.Namespace) -> FakeLogScale:
         rate_limit=args.rate_limit,
         journal_size=SERVE_JOURNAL_SIZE,
         control=args.control,
+        progress=_progress,
     )
     if args.state is not None:
         fake.load_state(args.state)

@@ -216,7 +216,13 @@ class FakeLogScale:
         goes back to the freshly seeded state, not to the loaded one. The
         state's faults replace those waiting.
         """
-        self.seed_options = statefile.load(source, self.store, cached_dataset, self.faults)
+        self.seed_options = statefile.load(
+            source,
+            self.store,
+            lambda options: cached_dataset(options, self._progress),
+            self.faults,
+            self.seed_options,
+        )
 
     # -- reading ------------------------------------------------------------------------
 

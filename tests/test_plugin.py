@@ -302,9 +302,19 @@ def test_marker_beats_command_line_beats_ini_beats_defaults(
 @pytest.mark.parametrize(
     ("ini", "message"),
     [
-        ("logscale_seed = seven", "ini option logscale_seed must be a whole number, got 'seven'"),
-        ("logscale_users = 2", "users must be between 3 and 100000, got 2"),
-        ("logscale_organizations = 0", "organizations must be between 1 and 1000, got 0"),
+        (
+            "logscale_seed = seven",
+            "ini option logscale_seed: seed must be a whole number, not 'seven'",
+        ),
+        ("logscale_users = 2", "users must be a whole number from 3 to 100000, not 2"),
+        (
+            "logscale_organizations = 0",
+            "organizations must be a whole number from 1 to 1000, not 0",
+        ),
+        (
+            "logscale_clock = noon",
+            "logscale_clock: clock must be epoch milliseconds or an ISO-8601",
+        ),
     ],
 )
 def test_a_bad_ini_setting_is_a_usage_error(
@@ -321,9 +331,17 @@ def test_a_bad_ini_setting_is_a_usage_error(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--logscale-sessions=2"], "*sessions must be between 3 and 1000000, got 2*"),
-        (["--logscale-seed=-1"], "*seed must be between 0 and 9223372036854775807, got -1*"),
-        (["--logscale-users=many"], "*--logscale-users: invalid int value: 'many'*"),
+        (["--logscale-sessions=2"], "*sessions must be a whole number from 3 to 1000000, not 2*"),
+        (
+            ["--logscale-seed=-1"],
+            "*seed must be a whole number from 0 to 9223372036854775807, not -1*",
+        ),
+        (["--logscale-users=many"], "*--logscale-users: users must be a whole number, not 'many'*"),
+        (["--logscale-clock=1"], "*--logscale-clock: clock must be from 1990-01-01T00:00:00Z*"),
+        (
+            ["--logscale-organizations=2", "--logscale-users=60000"],
+            "*organizations x users = 120000 is more than max_users 100000; raise it with*",
+        ),
     ],
 )
 def test_a_bad_command_line_option_is_a_usage_error(
@@ -343,10 +361,23 @@ def test_a_bad_command_line_option_is_a_usage_error(
         (
             "logscale(seed=7, colour='red')",
             "@pytest.mark.logscale got unknown option(s) colour; "
-            "it takes seed, organizations, users, sessions",
+            "it takes seed, organizations, users, sessions, clock, max_sessions, max_users, "
+            "max_state_bytes",
         ),
-        ("logscale(users=2)", "@pytest.mark.logscale: users must be between 3 and 100000, got 2"),
-        ("logscale(seed='7')", "@pytest.mark.logscale: seed must be a whole number, got '7'"),
+        (
+            "logscale(users=2)",
+            "@pytest.mark.logscale: users must be a whole number from 3 to 100000, not 2",
+        ),
+        ("logscale(seed='7')", "@pytest.mark.logscale: seed must be a whole number from 0 to"),
+        (
+            "logscale(organizations=1000, users=100000, sessions=1000000)",
+            "@pytest.mark.logscale: organizations x sessions = 1000000000 is more than "
+            "max_sessions",
+        ),
+        (
+            "logscale(clock='2026-01-01')",
+            "@pytest.mark.logscale: clock '2026-01-01' has no time zone",
+        ),
     ],
 )
 def test_a_bad_marker_errors_its_test_only(
@@ -682,7 +713,7 @@ def test_factory_servers_are_independent_and_stopped_at_the_end(pytester: pytest
             import pytest
             with pytest.raises(TypeError, match="unknown seeding option.s.: colour"):
                 logscale_server_factory(colour=1)
-            with pytest.raises(ValueError, match="users must be between 3"):
+            with pytest.raises(ValueError, match="users must be a whole number from 3"):
                 logscale_server_factory(users=1)
 
 

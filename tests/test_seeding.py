@@ -364,7 +364,9 @@ def test_raised_bounds_allow_more_and_are_not_part_of_the_data() -> None:
 
 def test_seeding_reports_progress_in_steps_up_to_the_total() -> None:
     seen: list[tuple[int, int]] = []
-    seed_dataset(SeedOptions(organizations=2, sessions=3000), progress=lambda d, t: seen.append((d, t)))
+    seed_dataset(
+        SeedOptions(organizations=2, sessions=3000), progress=lambda d, t: seen.append((d, t))
+    )
     assert seen and seen[-1] == (6000, 6000)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert len(seen) >= 3

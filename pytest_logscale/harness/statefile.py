@@ -19,9 +19,10 @@ from typing import Any
 
 from ..domain import ordering
 from ..domain.dataset import Dataset
+from ..domain.instants import format_instant
 from ..domain.records import Ending, Session, SessionSettings
 from ..domain.store import Changes, Store
-from ..seeding import SeedOptions
+from ..seeding import SEEDING, SeedOptions
 from .faultfile import rules_from_json, rules_to_json
 from .faults import FaultPlan, FaultRule
 
@@ -44,7 +45,7 @@ _KEYS = (
     "serial",
     "faults",
 )
-_SEEDING = ("seed", "organizations", "users", "sessions")
+_SEEDING = tuple(SEEDING)
 _SETTINGS = {
     "maxInactivityPeriod": "max_inactivity_period",
     "forceReauthenticationAfter": "force_reauthentication_after",
@@ -77,12 +78,6 @@ class _Invalid(Exception):
 
 
 # -- writing ----------------------------------------------------------------------------
-
-
-def format_instant(millis: int) -> str:
-    """Epoch milliseconds as ``2025-01-01T09:30:00.000Z``."""
-    instant = _EPOCH + millis * _MILLISECOND
-    return instant.strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
 
 
 def _json_value(value: object) -> object:
@@ -121,7 +116,7 @@ def dump(options: SeedOptions, store: Store, faults: FaultPlan | None = None) ->
     data = {
         "format": FORMAT,
         "version": VERSION,
-        "seeding": {name: getattr(options, name) for name in _SEEDING},
+        "seeding": _seeding_json(options),
         "now": format_instant(changes.now_ms),
         "settings": {
             organization_id: {name: getattr(settings, field) for name, field in _SETTINGS.items()}
@@ -135,6 +130,14 @@ def dump(options: SeedOptions, store: Store, faults: FaultPlan | None = None) ->
     if faults is not None and len(faults):  # new keys only when used: older releases still read
         data["faults"] = rules_to_json(faults)
     return data
+
+
+def _seeding_json(options: SeedOptions) -> dict[str, Any]:
+    # "clock" only when anchored, so files of unanchored fakes still load in older releases
+    found: dict[str, Any] = {name: getattr(options, name) for name in _SEEDING if name != "clock"}
+    if options.anchor is not None:
+        found["clock"] = format_instant(options.anchor)
+    return found
 
 
 def write(path: str | os.PathLike[str], data: Mapping[str, Any]) -> None:
@@ -164,11 +167,21 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def read(path: str | os.PathLike[str]) -> object:
-    """The parsed JSON of a state file; :class:`StateError` if it is missing or not JSON."""
+def read(path: str | os.PathLike[str], max_bytes: int = SeedOptions().max_state_bytes) -> object:
+    """The parsed JSON of a state file; :class:`StateError` if it is missing, too large or not JSON.
+
+    A file larger than ``max_bytes`` is refused before it is read.
+    """
     name = f"state file {str(path)!r}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as file:
+            raw = file.read(max_bytes + 1)
+        if len(raw) > max_bytes:
+            raise StateError(
+                f"{name}: larger than max_state_bytes {max_bytes}; raise it with "
+                "serve --max-state-bytes N or max_state_bytes=N"
+            )
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise StateError(f"{name}: no such file") from None
     except UnicodeDecodeError:
@@ -186,23 +199,30 @@ def read(path: str | os.PathLike[str]) -> object:
 
 
 def load(
-    source: Source, store: Store, dataset_for: DatasetFor, faults: FaultPlan | None = None
+    source: Source,
+    store: Store,
+    dataset_for: DatasetFor,
+    faults: FaultPlan | None = None,
+    bounds: SeedOptions | None = None,
 ) -> SeedOptions:
     """Put a store (and a fault plan, if given) in the state read from a path or a mapping.
 
     ``dataset_for`` gives the seeded data for the state's seeding options;
-    the result is those options. Raises :class:`StateError`, leaving the store
-    and the faults as they were, when anything in the state is wrong.
+    the result is those options, with the bounds (``max_sessions`` ...) of
+    ``bounds``, which also bound the file's size. Raises :class:`StateError`,
+    leaving the store and the faults as they were, when anything in the state
+    is wrong.
     """
+    limits = bounds if bounds is not None else SeedOptions()
     data: object
     if isinstance(source, Mapping):
         name, data = "state", source
     elif not isinstance(source, (str, os.PathLike)):
         raise TypeError(f"a state is a mapping or a path, not {type(source).__name__}")
     else:
-        name, data = f"state file {str(source)!r}", read(source)
+        name, data = f"state file {str(source)!r}", read(source, limits.max_state_bytes)
     try:
-        options, dataset, changes = _parse(data, dataset_for)
+        options, dataset, changes = _parse(data, dataset_for, limits)
         rules = _faults(data, faults)
         store.import_changes(dataset, changes)
     except (_Invalid, ValueError) as error:
@@ -221,7 +241,9 @@ def _faults(document: object, faults: FaultPlan | None) -> list[FaultRule]:
     return rules_from_json(faults, document["faults"])
 
 
-def _parse(data: object, dataset_for: DatasetFor) -> tuple[SeedOptions, Dataset, Changes]:
+def _parse(
+    data: object, dataset_for: DatasetFor, limits: SeedOptions
+) -> tuple[SeedOptions, Dataset, Changes]:
     document = _object(data, "", _KEYS)
     for key in ("format", "version"):
         if key not in document:
@@ -235,7 +257,7 @@ def _parse(data: object, dataset_for: DatasetFor) -> tuple[SeedOptions, Dataset,
         )
     seeding = _object(document.get("seeding", {}), "seeding", _SEEDING)
     try:
-        options = SeedOptions(**seeding)
+        options = SeedOptions(**seeding, **limits.bounds())
     except (TypeError, ValueError) as error:
         raise _Invalid("seeding", str(error)) from None
     dataset = dataset_for(options)
