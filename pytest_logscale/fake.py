@@ -56,6 +56,17 @@ def cached_dataset(options: SeedOptions, progress: Progress | None = None) -> Da
     return dataset
 
 
+#: How many servers this process made with each seeding options (instance None).
+_instances: dict[SeedOptions, int] = {}
+
+
+def _claim_instance(options: SeedOptions) -> int:
+    with _datasets_lock:
+        number = _instances.get(options, 0)
+        _instances[options] = number + 1
+        return number
+
+
 UserRef = User | str
 
 
@@ -66,6 +77,9 @@ class FakeLogScale:
     ``with``) serves it at :attr:`url`. The state can be read through
     :attr:`store`, arranged with :meth:`login`, :meth:`api_token` and
     :attr:`clock`, queried with :meth:`execute`, and put back with :meth:`reset`.
+    No two fakes made in one process with the same options share a token:
+    the n-th gets instance n (:class:`~pytest_logscale.SeedOptions`), the same
+    in every run; one that loads another's state file takes its tokens too.
     ``journal_size`` keeps only that many of the newest requests in :attr:`journal`
     (all of them by default). ``control=False`` switches off the control API under
     :attr:`control_url` (docs/control-api.md). With ``wall_clock`` and no ``clock``
@@ -89,6 +103,8 @@ class FakeLogScale:
         options = seed_options or SeedOptions()
         if wall_clock and options.anchor is None:  # real time: seeded relative to now
             options = options.replace(clock=time.time_ns() // 1_000_000)
+        self._instances: dict[SeedOptions, SeedOptions] = {}
+        options = self._with_instance(options)
         self.seed_options = options
         self._progress = progress
         dataset = cached_dataset(options, progress)
@@ -187,8 +203,18 @@ class FakeLogScale:
         self.store.reset()
         self.journal.clear()
 
+    def _with_instance(self, options: SeedOptions) -> SeedOptions:
+        """The options with this server's instance for them: its own tokens (SeedOptions)."""
+        if options.instance is not None:
+            return options
+        found = self._instances.get(options)
+        if found is None:
+            found = self._instances[options] = options.replace(instance=_claim_instance(options))
+        return found
+
     def reseed(self, options: SeedOptions) -> None:
         """Serve data seeded with other options (seeded once per process, then reused)."""
+        options = self._with_instance(options)
         if options != self.seed_options:
             self.store.replace(cached_dataset(options, self._progress))
             self.seed_options = options

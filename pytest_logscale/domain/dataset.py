@@ -94,7 +94,8 @@ class Dataset:
     """Organizations, users and sessions as seeded or loaded, indexed for queries.
 
     ``start_ms`` is the instant the clock starts at for this data; ``seed`` the
-    number new ids and tokens derive from.
+    number new ids and tokens derive from, and ``instance`` the server's number
+    among those with the same data, which new tokens derive from too.
     """
 
     def __init__(
@@ -105,10 +106,12 @@ class Dataset:
         *,
         start_ms: int,
         seed: int,
+        instance: int = 0,
         api_tokens: Mapping[str, str] | None = None,
     ) -> None:
         self.start_ms = start_ms
         self.seed = seed
+        self.instance = instance
         self.organizations: dict[str, Organization] = {o.id: o for o in organizations}
         self.users: dict[str, User] = {}
         self.org_users: dict[str, list[User]] = {org_id: [] for org_id in self.organizations}
@@ -150,6 +153,10 @@ class Dataset:
         self._orders: dict[tuple[str, SortBy, bool], list[Session]] = {}
         self._texts: dict[str, str] = {}
         self._columns: dict[tuple[str, SortBy, bool], Columns] = {}
+
+    def token_kind(self, kind: str) -> str:
+        """The kind new tokens of this dataset derive from: one per instance."""
+        return kind if self.instance == 0 else f"{kind}#{self.instance}"
 
     def ordered(self, organization_id: str, sort_by: SortBy, descending: bool) -> list[Session]:
         """All sessions of an organization in this order (do not change the list)."""

@@ -544,14 +544,17 @@ class Store:
         if ordering.ip_key(ip) is None:
             raise ValueError(f"{ip!r} is not an IP address")
         with self._lock:
-            user = self._base.users[user_id]
+            base = self._base
+            user = base.users[user_id]
             serial = self._next_serial()
             now = self.clock.now_ms()
             session = Session(
                 id=derived_id(self._base.seed, "session", serial),
                 user_id=user.id,
                 organization_id=user.organization_id,
-                token=derived_id(self._base.seed, "session-token", serial, 40),
+                token=derived_id(
+                    self._base.seed, self._base.token_kind("session-token"), serial, 40
+                ),
                 client_info=client_info,
                 ip=ip,
                 city=city,
@@ -568,7 +571,8 @@ class Store:
         """A new personal API token for a user: it authenticates the user without a session."""
         with self._lock:
             user = self._base.users[user_id]
-            token = derived_id(self._base.seed, "api-token", self._next_serial(), 40)
+            kind = self._base.token_kind("api-token")
+            token = derived_id(self._base.seed, kind, self._next_serial(), 40)
             self._changes.credentials[token_digest(token)] = Credential(user.id)
             self._changes.api_tokens[token] = user.id
             return token

@@ -137,6 +137,8 @@ def _seeding_json(options: SeedOptions) -> dict[str, Any]:
     found: dict[str, Any] = {name: getattr(options, name) for name in _SEEDING if name != "clock"}
     if options.anchor is not None:
         found["clock"] = format_instant(options.anchor)
+    if options.instance:  # a second server's tokens: loading this file gives them back
+        found["instance"] = options.instance
     return found
 
 
@@ -255,7 +257,8 @@ def _parse(
         raise _Invalid(
             "version", f"version {_kind(version)} is not supported; this release reads {VERSION}"
         )
-    seeding = _object(document.get("seeding", {}), "seeding", _SEEDING)
+    seeding = _object(document.get("seeding", {}), "seeding", (*_SEEDING, "instance"))
+    seeding.setdefault("instance", 0)
     try:
         options = SeedOptions(**seeding, **limits.bounds())
     except (TypeError, ValueError) as error:

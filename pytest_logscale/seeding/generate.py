@@ -111,6 +111,9 @@ class _Seeder:
         self.options = options
         self.progress = progress
         self.rng = random.Random(options.seed)
+        # tokens come from their own stream: another instance changes them and nothing else
+        self.instance = options.instance or 0
+        self.token_rng = random.Random(f"pytest-logscale tokens {options.seed} {self.instance}")
         self.pools = _Pools(options.seed, options.organizations)
         # drawn even when anchored, so an anchor shifts the data and changes nothing else
         fixed = _EPOCH + self.rng.randrange(365 * 24 * 60) * MINUTE
@@ -139,6 +142,7 @@ class _Seeder:
             self.sessions,
             start_ms=self.start,
             seed=self.options.seed,
+            instance=self.instance,
         )
 
     def _organization(self, index: int, domains: set[str]) -> Organization:
@@ -236,7 +240,7 @@ class _Seeder:
                     id=random_id(rng, 32),
                     user_id=user.id,
                     organization_id=org.id,
-                    token=random_id(rng, 40),
+                    token=random_id(self.token_rng, 40),
                     client_info=rng.choice(self.pools.user_agents),
                     ip=ip,
                     city=city,

@@ -57,6 +57,12 @@ class SeedOptions:
     anchor gives the same data shifted in time. None means an instant fixed by
     the seed, in 2025.
 
+    ``instance`` fixes the tokens: servers with the same options get instances
+    0, 1, 2 ... in the order a process makes them (see
+    :class:`~pytest_logscale.FakeLogScale`), so no two share a token unless they
+    loaded one state file, which carries it. None is left for the fake to choose;
+    seeding reads it as 0.
+
     ``max_sessions``, ``max_users`` and ``max_state_bytes`` bound what may be
     seeded or loaded (docs/behaviour.md, Hardening); they are not part of the
     data, so options differing only in bounds are equal.
@@ -67,6 +73,7 @@ class SeedOptions:
     users: int = 12
     sessions: int = 60
     clock: int | str | datetime | None = None
+    instance: int | None = None
     max_sessions: int = field(default=1_000_000, compare=False)
     max_users: int = field(default=100_000, compare=False)
     max_state_bytes: int = field(default=64 * 1024 * 1024, compare=False)
@@ -74,6 +81,8 @@ class SeedOptions:
     def __post_init__(self) -> None:
         for name, (low, high) in _RANGES.items():
             whole_number(getattr(self, name), name, low, high)
+        if self.instance is not None:
+            whole_number(self.instance, "instance", 0, 2**31)
         if self.clock is not None:
             object.__setattr__(self, "clock", parse_instant(self.clock, "clock"))
         for total, count, bound in (
@@ -107,7 +116,9 @@ class SeedOptions:
 
     def replace(self, **changes: int | str | datetime | None) -> SeedOptions:
         """These options with some changed (bounds included); ValueError if they are wrong."""
-        return SeedOptions(**{**self.seeding(), **self.bounds(), **changes})
+        return SeedOptions(
+            **{**self.seeding(), "instance": self.instance, **self.bounds(), **changes}
+        )
 
 
 def option_from_text(name: str, text: str) -> int | str:
