@@ -33,7 +33,8 @@ from .seeding import SHOW_PROGRESS_FROM, Progress, SeedOptions, seed_dataset
 
 __all__ = ["FakeLogScale", "cached_dataset"]
 
-_datasets: OrderedDict[SeedOptions, Dataset] = OrderedDict()
+#: Seeded datasets by options and instance (SeedOptions == leaves the instance out).
+_datasets: OrderedDict[tuple[SeedOptions, int], Dataset] = OrderedDict()
 _datasets_lock = threading.Lock()
 
 
@@ -42,15 +43,16 @@ def cached_dataset(options: SeedOptions, progress: Progress | None = None) -> Da
 
     ``progress`` hears how seeding goes when it will take more than a couple of seconds.
     """
+    key = (options, options.instance or 0)
     with _datasets_lock:
-        found = _datasets.get(options)
+        found = _datasets.get(key)
         if found is not None:
-            _datasets.move_to_end(options)
+            _datasets.move_to_end(key)
             return found
     slow = options.total_sessions >= SHOW_PROGRESS_FROM
     dataset = seed_dataset(options, progress if slow else None)
     with _datasets_lock:
-        _datasets[options] = dataset
+        _datasets[key] = dataset
         while len(_datasets) > 8:
             _datasets.popitem(last=False)
     return dataset
@@ -215,7 +217,7 @@ class FakeLogScale:
     def reseed(self, options: SeedOptions) -> None:
         """Serve data seeded with other options (seeded once per process, then reused)."""
         options = self._with_instance(options)
-        if options != self.seed_options:
+        if (options, options.instance) != (self.seed_options, self.seed_options.instance):
             self.store.replace(cached_dataset(options, self._progress))
             self.seed_options = options
             self.faults.seed = options.seed

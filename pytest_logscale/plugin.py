@@ -36,7 +36,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             f"--logscale-{name.replace('_', '-')}",
             default=None,
             dest=f"logscale_{name}",
-            metavar="MS|ISO" if name == "clock" else "N",
             help=f"{help_text} (default: ini logscale_{name}, else {default})",
         )
         parser.addini(f"logscale_{name}", help=f"{help_text} (default: {default})", default="")

@@ -222,7 +222,7 @@ def test_answers_differ_by_session_and_variables() -> None:
     with FakeLogScale(SeedOptions(seed=3)) as fake:
         query = (
             "query Q($active: Boolean) { sessions(level: Organization,"
-            " onlyActiveSessions: $active, sortBy: IPAddress) {"
+            " onlyActiveSessions: $active, sortBy: IPAddress, limit: 100) {"
             " totalResults results { id ip lastActivityAt isCurrentSession } } }"
         )
         tokens = [fake.token, fake.login(fake.owner()).token]  # one user, two sessions

@@ -464,6 +464,8 @@ def test_the_options_are_listed_in_pytest_help(pytester: pytest.Pytester) -> Non
             "*--logscale-organizations=LOGSCALE_ORGANIZATIONS*",
             "*--logscale-users=LOGSCALE_USERS*",
             "*--logscale-sessions=LOGSCALE_SESSIONS*",
+            "*--logscale-clock=LOGSCALE_CLOCK*",
+            "*--logscale-max-sessions=LOGSCALE_MAX_SESSIONS*",
             "*logscale_seed (string):*",
             "*seed that fixes all seeded data (default: 1)*",
             "*logscale_organizations (string):*",

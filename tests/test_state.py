@@ -108,7 +108,8 @@ def test_a_loaded_state_answers_every_query_as_the_original_does(
 def test_the_dump_holds_what_changed_in_readable_form(scenario: dict[str, Any]) -> None:
     assert scenario["format"] == "pytest-logscale-state"
     assert scenario["version"] == 1
-    assert scenario["seeding"] == {"seed": 5, "organizations": 2, "users": 12, "sessions": 60}
+    seeding = {k: v for k, v in scenario["seeding"].items() if k != "instance"}  # the server's
+    assert seeding == {"seed": 5, "organizations": 2, "users": 12, "sessions": 60}
     assert list(scenario["settings"].values()) == [
         {"maxInactivityPeriod": 7_200_000, "forceReauthenticationAfter": 86_400_000}
     ]
@@ -130,10 +131,12 @@ def test_a_fresh_fake_dumps_no_changes_and_the_clock_at_the_seeded_instant(
     fresh_fake: FakeLogScale,
 ) -> None:
     start = fresh_fake.store.dataset.start_ms
+    instance = fresh_fake.seed_options.instance  # a second fake of these options has its own
     assert fresh_fake.dump_state() == {
         "format": "pytest-logscale-state",
         "version": 1,
-        "seeding": {"seed": 1, "organizations": 1, "users": 12, "sessions": 60},
+        "seeding": {"seed": 1, "organizations": 1, "users": 12, "sessions": 60}
+        | ({"instance": instance} if instance else {}),
         "now": format_instant(start),
         "settings": {},
         "changedSessions": [],
@@ -147,6 +150,7 @@ def test_only_format_and_version_are_required(fresh_fake: FakeLogScale) -> None:
     fresh_fake.login(fresh_fake.owner())
     fresh_fake.clock.advance(days=3)
     expected = FakeLogScale().dump_state()
+    expected["seeding"].pop("instance", None)  # a file without one gives the first's tokens
     fresh_fake.load_state({"format": "pytest-logscale-state", "version": 1})
     assert fresh_fake.dump_state() == expected
 
@@ -325,8 +329,16 @@ BAD_STATES: list[tuple[str, Change, str]] = [
     ("unknown key", _set("fault", []), "unknown key 'fault' (known: format, version, seeding"),
     ("seeding not object", _set("seeding", 5), "seeding: must be a JSON object, not 5"),
     ("unknown seeding key", _set("seeding.colour", 1), "seeding: unknown key 'colour'"),
-    ("bad seeding value", _set("seeding.users", 1), "seeding: users must be between 3 and"),
-    ("seeding as text", _set("seeding.seed", "5"), "seeding: seed must be a whole number"),
+    (
+        "bad seeding value",
+        _set("seeding.users", 1),
+        "seeding: users must be a whole number from 3 to",
+    ),
+    (
+        "seeding as text",
+        _set("seeding.seed", "5"),
+        "seeding: seed must be a whole number from 0 to",
+    ),
     ("now not a time", _set("now", "yesterday"), "now: must be a UTC time like"),
     ("now a number", _set("now", 1735689600000), "now: must be a UTC time like"),
     (
@@ -349,12 +361,13 @@ BAD_STATES: list[tuple[str, Change, str]] = [
     (
         "settings not positive",
         _first_setting(lambda s: s.update(maxInactivityPeriod=0)),
-        ".maxInactivityPeriod: must be between 1 and 9223372036854775807, got 0",
+        ".maxInactivityPeriod: must be a whole number from 1 to 9223372036854775807, not 0",
     ),
     (
         "settings fractional",
         _first_setting(lambda s: s.update(forceReauthenticationAfter=1.5)),
-        ".forceReauthenticationAfter: must be a whole number, not 1.5",
+        ".forceReauthenticationAfter: must be a whole number from 1 to 9223372036854775807, "
+        "not 1.5",
     ),
     (
         "settings incomplete",
@@ -425,7 +438,7 @@ BAD_STATES: list[tuple[str, Change, str]] = [
         _set("apiTokens.0.userId", "nobody"),
         "apiTokens[0].userId: no user has id 'nobody'",
     ),
-    ("serial negative", _set("serial", -1), "serial: must be between 0 and"),
+    ("serial negative", _set("serial", -1), "serial: must be a whole number from 0 to"),
     ("serial too low", _set("serial", 1), "serial 1 is lower than the 2 sessions and API tokens"),
 ]
 

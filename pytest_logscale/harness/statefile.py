@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain import ordering
+from ..domain.checks import whole_number
 from ..domain.dataset import Dataset
 from ..domain.instants import format_instant
 from ..domain.records import Ending, Session, SessionSettings
@@ -393,11 +394,10 @@ def _text(value: object, where: str) -> str:
 
 
 def _whole(value: object, where: str, *, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _Invalid(where, f"must be a whole number, not {_kind(value)}")
-    if not low <= value <= _LONG_MAX:
-        raise _Invalid(where, f"must be between {low} and {_LONG_MAX}, got {value}")
-    return value
+    try:
+        return whole_number(value, "", low, _LONG_MAX)
+    except ValueError as error:
+        raise _Invalid(where, str(error).strip()) from None
 
 
 def _user(value: object, where: str, dataset: Dataset) -> str:

@@ -11,6 +11,7 @@ fingerprint of the default data).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import random
@@ -55,7 +56,7 @@ class _Place:
 
 
 class _Pools:
-    """Small pools of Faker values that every record is drawn from."""
+    """Small pools of Faker values that every record is drawn from (see :func:`_pools`)."""
 
     def __init__(self, seed: int, organizations: int) -> None:
         fake = Faker("en_US")
@@ -80,6 +81,12 @@ class _Pools:
 #: First octets whose whole /8 is globally routable unicast (no private, shared, loopback,
 #: link-local, documentation, benchmarking or multicast block starts in them).
 _PUBLIC_OCTETS = tuple(n for n in range(1, 224) if n not in (10, 100, 127, 169, 172, 192, 198, 203))
+
+
+@functools.lru_cache(maxsize=8)
+def _pools(seed: int, organizations: int) -> _Pools:
+    """The pools for a seed, made once: Faker costs far more than the rest of a small seed."""
+    return _Pools(seed, organizations)
 
 
 def _public_address(rng: random.Random) -> str:
@@ -114,7 +121,7 @@ class _Seeder:
         # tokens come from their own stream: another instance changes them and nothing else
         self.instance = options.instance or 0
         self.token_rng = random.Random(f"pytest-logscale tokens {options.seed} {self.instance}")
-        self.pools = _Pools(options.seed, options.organizations)
+        self.pools = _pools(options.seed, options.organizations)
         # drawn even when anchored, so an anchor shifts the data and changes nothing else
         fixed = _EPOCH + self.rng.randrange(365 * 24 * 60) * MINUTE
         self.start = fixed if options.anchor is None else options.anchor
@@ -164,6 +171,8 @@ class _Seeder:
         Real directories have gaps: users from an identity provider that sends no
         name, say. Each gap's share of the users past the first three (the owner,
         first admin and first member stay complete) is fixed, and at least one.
+        The same way picks the admins past the first ("admin"), so every
+        organization of four users or more has a second admin.
         """
         candidates = range(3, self.options.users)
         if not candidates:
@@ -179,7 +188,7 @@ class _Seeder:
         rng, pools = self.rng, self.pools
         if position == 0:
             role = Role.OWNER
-        elif position == 1 or (position > 2 and rng.random() < 0.15):
+        elif position == 1 or position in gaps["admin"]:
             role = Role.ADMIN
         else:
             role = Role.MEMBER
@@ -265,8 +274,8 @@ class _Seeder:
         rng, start = self.rng, self.start
         limits = DEFAULT_SETTINGS
         if kind == "current":
-            created = start - rng.randrange(1, 8 * 60) * MINUTE
-            return created, start - rng.randrange(0, 5) * MINUTE
+            # in use right now: the owner's, first admin's and first member's sessions tie
+            return start - rng.randrange(1, 8 * 60) * MINUTE, start
         if kind == "reauthentication_due":
             created = start - limits.force_reauthentication_after - rng.randrange(1, 90 * 24) * HOUR
             return created, start - rng.randrange(0, 9 * 60) * MINUTE
@@ -281,8 +290,8 @@ class _Seeder:
 
 
 #: Shares of users (past the first three of an organization) without a name, an e-mail,
-#: a company or a country (see :meth:`_Seeder._gaps`).
-_GAPS = {"name": 0.15, "email": 0.15, "company": 0.25, "country": 0.10}
+#: a company or a country, and who are admins (see :meth:`_Seeder._gaps`).
+_GAPS = {"name": 0.15, "email": 0.15, "company": 0.25, "country": 0.10, "admin": 0.15}
 
 _KINDS = (
     ("active", 0.62),

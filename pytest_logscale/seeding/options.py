@@ -61,7 +61,8 @@ class SeedOptions:
     0, 1, 2 ... in the order a process makes them (see
     :class:`~pytest_logscale.FakeLogScale`), so no two share a token unless they
     loaded one state file, which carries it. None is left for the fake to choose;
-    seeding reads it as 0.
+    seeding reads it as 0. Like the bounds it is left out of ``==``: options
+    that compare equal seed the same data, tokens aside.
 
     ``max_sessions``, ``max_users`` and ``max_state_bytes`` bound what may be
     seeded or loaded (docs/behaviour.md, Hardening); they are not part of the
@@ -73,7 +74,7 @@ class SeedOptions:
     users: int = 12
     sessions: int = 60
     clock: int | str | datetime | None = None
-    instance: int | None = None
+    instance: int | None = field(default=None, compare=False)
     max_sessions: int = field(default=1_000_000, compare=False)
     max_users: int = field(default=100_000, compare=False)
     max_state_bytes: int = field(default=64 * 1024 * 1024, compare=False)
