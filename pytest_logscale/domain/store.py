@@ -13,7 +13,8 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import compress
+from itertools import compress, islice
+from operator import and_
 from typing import Any
 
 from . import ordering
@@ -365,17 +366,25 @@ class Store:
         needle = (query.search_filter or "").strip().casefold()
         descending = query.order is Order.DESC
         parts = ordering.parts_for(query.sort_by, self._base.users)
+        end = query.skip + query.limit
         with self._lock:
             keep = self._matcher(caller.organization_id, needle, query.only_active)
             if query.level is Level.USER:
                 mine = [s for s in self.user_sessions(caller.user.id) if keep(s)]
                 matched = ordering.order(mine, parts, descending)
             else:
-                matched = self._organization_matches(
-                    caller.organization_id, keep, query, needle, parts, descending
+                seeded, mask, extra = self._organization_matches(
+                    caller.organization_id, keep, query, needle
                 )
-        page = matched[query.skip : query.skip + query.limit]
-        return SessionPage(total=len(matched), sessions=page)
+                if not extra:
+                    # Only seeded sessions match: count the mask and take the page from it,
+                    # never copying every match (the cost of a page at a million sessions).
+                    if mask is None:
+                        return SessionPage(len(seeded), seeded[query.skip : end])
+                    page = list(islice(compress(seeded, mask), query.skip, end))
+                    return SessionPage(sum(mask), page)
+                matched = self._merged(seeded, mask, extra, parts, descending)
+        return SessionPage(total=len(matched), sessions=matched[query.skip : end])
 
     def _matcher(self, organization_id: str, needle: str, only_active: bool) -> _Keep:
         now = self.clock.now_ms()
@@ -395,21 +404,25 @@ class Store:
         return keep
 
     def _organization_matches(
-        self,
-        organization_id: str,
-        keep: _Keep,
-        query: SessionQuery,
-        needle: str,
-        parts: tuple[ordering.Part, ...],
-        descending: bool,
-    ) -> list[Session]:
+        self, organization_id: str, keep: _Keep, query: SessionQuery, needle: str
+    ) -> tuple[list[Session], list[bool] | None, list[Session]]:
+        """The seeded sessions in order with the mask of those that match (None: all do),
+        and the changed or new sessions that match."""
         changed = {
             s.id: s for s in self._changes.sessions.values() if s.organization_id == organization_id
         }
-        matched = self._seeded_matches(organization_id, query, needle, changed)
-        extra = [s for s in changed.values() if keep(s)]
-        if not extra:
-            return matched
+        seeded, mask = self._seeded_matches(organization_id, query, needle, changed)
+        return seeded, mask, [s for s in changed.values() if keep(s)]
+
+    @staticmethod
+    def _merged(
+        seeded: list[Session],
+        mask: list[bool] | None,
+        extra: list[Session],
+        parts: tuple[ordering.Part, ...],
+        descending: bool,
+    ) -> list[Session]:
+        matched = list(seeded) if mask is None else list(compress(seeded, mask))
         if len(extra) * 16 > len(matched):
             # Many changes (a whole organization revoked, say): one sort beats many insertions.
             return ordering.order(matched + extra, parts, descending)
@@ -419,8 +432,9 @@ class Store:
 
     def _seeded_matches(
         self, organization_id: str, query: SessionQuery, needle: str, changed: Mapping[str, Any]
-    ) -> list[Session]:
-        """The unchanged seeded sessions that match, in order: :meth:`_matcher` over columns."""
+    ) -> tuple[list[Session], list[bool] | None]:
+        """The seeded sessions in order and which of them are unchanged and match
+        (:meth:`_matcher` over columns); None when every one does."""
         columns = self._base.columns(organization_id, query.sort_by, query.order is Order.DESC)
         masks: list[list[bool]] = []
         if query.only_active:
@@ -435,11 +449,11 @@ class Store:
                     unchanged[position] = False
             masks.append(unchanged)
         if not masks:
-            return list(columns.sessions)
+            return columns.sessions, None
         keep = masks[0]
         for mask in masks[1:]:
-            keep = [a and b for a, b in zip(keep, mask, strict=True)]
-        return list(compress(columns.sessions, keep))
+            keep = list(map(and_, keep, mask))
+        return columns.sessions, keep
 
     def find_user(self, caller: Caller, user_id: str) -> User | None:
         """``user(id)``: a user of the caller's organization, else None."""
