@@ -1,7 +1,7 @@
 """pytest-logscale's benchmarks: each figure against a baseline measured in the same run.
 
 Usage: ``python benchmarks/run.py [--quick] {throughput,per-test,fixture,seeding,query,
-startstop,all}``. Each sub-command prints a table: the case, the baseline, ours, the ratio
+startstop,scale,all}``. Each sub-command prints a table: the case, the baseline, ours, the ratio
 ours/baseline (or baseline/ours for rates, so that below 1 is always "slower than the
 baseline" for throughput), the target and whether it is met. ``--quick`` is a smoke run
 with small counts; its figures are noise. docs/performance.md explains every row.
@@ -566,6 +566,162 @@ def bench_query(quick: bool) -> list[Row]:
     return rows
 
 
+# -- scale ---------------------------------------------------------------------------------------
+
+
+def _rss_bytes() -> int:
+    """The process's resident memory now (Linux), 0 where unknown."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _serve_first_answer(sessions: int) -> float:
+    """Seconds from starting ``serve`` with this many sessions to its first answered query."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest_logscale",
+            "serve",
+            "--sessions",
+            str(sessions),
+            "--users",
+            str(max(3, sessions // 20)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        values = dict(process.stdout.readline().strip().split("=", 1) for _ in range(4))
+        client = KeepAliveClient(values["LOGSCALE_URL"], values["LOGSCALE_TOKEN"])
+        client.post(json.dumps({"query": PAGE_QUERY}).encode())
+        client.close()
+        return time.perf_counter() - started
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+def bench_scale(quick: bool) -> list[Row]:
+    """Seeding and paging at a million sessions (100,000 with --quick), serve's first answer."""
+    big = 100_000 if quick else 1_000_000
+    small = big // 10
+    rows = []
+    base_small = best_of(1, lambda: bare_records(7, small))
+    base_big = best_of(1, lambda: bare_records(7, big))
+    options_small = SeedOptions(seed=7, users=max(3, small // 20), sessions=small)
+    ours_small = best_of(1, lambda: seed_dataset(options_small))
+    options = SeedOptions(seed=7, users=min(100_000, big // 20), sessions=big)
+    gc.collect()
+    before = _rss_bytes()
+    started = time.perf_counter()
+    dataset = seed_dataset(options)
+    ours_big = time.perf_counter() - started
+    gc.collect()
+    per_session = (_rss_bytes() - before) / big
+    rows += [
+        Row(
+            f"seed {big:,} sessions ({options.users:,} users)",
+            ms(base_big) + " (bare Random)",
+            ms(ours_big),
+            ours_big / base_big,
+            "< 10 s",
+            ours_big < 10,
+        ),
+        Row(
+            f"memory per seeded session ({big:,})",
+            "",
+            f"{per_session:,.0f} B",
+            None,
+            "< 1 KB",
+            per_session < 1024,
+        ),
+        Row(
+            f"seeding cost per session, {big:,} over {small:,}",
+            f"{(base_big / big) / (base_small / small):.2f}x (bare Random)",
+            f"{(ours_big / big) / (ours_small / small):.2f}x",
+            None,
+            "linear (<= 1.5x)",
+            (ours_big / big) <= 1.5 * (ours_small / small),
+        ),
+    ]
+    store = Store(dataset, Clock(dataset.start_ms))
+    org_id = next(iter(dataset.organizations))
+    owner = next(u for u in dataset.org_users[org_id] if u.is_org_root)
+    caller = store.authenticate(
+        next(s.token for s in dataset.user_sessions[owner.id] if s.ended is None)
+    )
+
+    def page(search: str | None, skip: int = 0) -> Callable[[], object]:
+        query = SessionQuery(
+            search_filter=search,
+            level=Level.ORGANIZATION,
+            sort_by=SortBy.IP_ADDRESS,
+            order=Order.ASC,
+            skip=skip,
+            limit=50,
+            only_active=True,
+        )
+        return lambda: store.query_sessions(caller, query)
+
+    cold = best_of(1, page("mozilla"))
+    plain = [(s.ip, s.id, s) for s in dataset.org_sessions[org_id]]
+
+    def baseline() -> object:
+        kept = [t for t in plain if "mozilla" in t[2].client_info.casefold()]
+        kept.sort(key=lambda t: (t[0], t[1]))
+        return kept[:50]
+
+    base = best_of(3, baseline)
+    warm = best_of(5, page("mozilla"))
+    deep = best_of(5, page("mozilla", skip=big // 2))
+    rows += [
+        Row(
+            f"first query over {big:,} sessions (sorts and builds columns once)",
+            "",
+            ms(cold),
+            None,
+            "(one-off)",
+            None,
+        ),
+        Row(
+            f"active, filtered, sorted by IP, limit 50, over {big:,}",
+            ms(base) + " (list sort)",
+            ms(warm),
+            warm / base,
+            "< 100 ms",
+            warm < 0.1,
+        ),
+        Row(
+            f"the same, skip {big // 2:,}",
+            ms(base) + " (list sort)",
+            ms(deep),
+            deep / base,
+            "< 100 ms",
+            deep < 0.1,
+        ),
+    ]
+    serve_sessions = 20_000 if quick else 100_000
+    first = _serve_first_answer(serve_sessions)
+    rows.append(
+        Row(
+            f"serve --sessions {serve_sessions:,}: process start to first page answered",
+            "",
+            ms(first),
+            None,
+            "< 3 s",
+            first < 3,
+        )
+    )
+    return rows
+
+
 # -- start and stop --------------------------------------------------------------------------
 
 
@@ -607,6 +763,7 @@ BENCHES: dict[str, tuple[str, Callable[[bool], list[Row]]]] = {
     "seeding": ("Seeding", bench_seeding),
     "query": ("Queries over a large dataset (store, in process)", bench_query),
     "startstop": ("Server start and stop", bench_startstop),
+    "scale": ("Scale: a million sessions", bench_scale),
 }
 
 
