@@ -12,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from .control import live_session_token
+from .domain.checks import whole_number_text
 from .domain.records import User
 from .fake import FakeLogScale
 from .harness.ratelimit import RateLimit
@@ -38,12 +39,9 @@ def _rate_limit(text: str) -> RateLimit:
 
 def _port(text: str) -> int:
     try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, not {port}")
-    return port
+        return whole_number_text(text, "port", 0, 65535)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
