@@ -1,16 +1,15 @@
 """A frozen snapshot of organizations, users and sessions, with the indexes queries need.
 
 The store never changes a dataset: it lays its changes over one, so going back
-to the seeded state is dropping the changes. Orders and search texts are
-computed on first use and kept, since the snapshot never changes under them;
-so are the columns filters read (see :class:`Columns`).
+to the seeded state is dropping the changes. Orders are computed on
+first use and kept, since the snapshot never changes under them; so are the
+columns filters read (see :class:`Columns`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from . import ordering
@@ -35,7 +34,6 @@ def search_text(session: Session, user: User) -> str:
     return "\n".join(field for field in fields if field).casefold()
 
 
-@dataclass(frozen=True, slots=True)
 class Columns:
     """Seeded sessions in one order and, index for index, what the filters read of each.
 
@@ -44,15 +42,36 @@ class Columns:
     clock and the organization's limits. The last few are kept, and a query in
     a frozen clock pays for each filter once. Whether a session is active is
     :func:`~pytest_logscale.domain.status.active_until`'s answer, kept per
-    limits; this class only keeps it.
+    limits; this class only keeps it. Search texts and positions are built on
+    first use: a million sessions that are never searched never pay for them.
     """
 
-    sessions: list[Session]
-    positions: dict[str, int]
-    texts: list[str]
-    _deadlines: dict[SessionSettings, list[float]] = field(default_factory=dict)
-    _active: dict[tuple[int, SessionSettings], list[bool]] = field(default_factory=dict)
-    _containing: dict[str, list[bool]] = field(default_factory=dict)
+    __slots__ = (
+        "_active",
+        "_containing",
+        "_deadlines",
+        "_positions",
+        "_texts",
+        "_users",
+        "sessions",
+    )
+
+    def __init__(self, sessions: list[Session], users: Mapping[str, User]) -> None:
+        self.sessions = sessions
+        self._users = users
+        self._positions: dict[str, int] | None = None
+        self._texts: list[str] | None = None
+        self._deadlines: dict[SessionSettings, list[float]] = {}
+        self._active: dict[tuple[int, SessionSettings], list[bool]] = {}
+        self._containing: dict[str, list[bool]] = {}
+
+    @property
+    def positions(self) -> dict[str, int]:
+        """Each session's index in :attr:`sessions`, by id."""
+        found = self._positions
+        if found is None:
+            found = self._positions = {s.id: i for i, s in enumerate(self.sessions)}
+        return found
 
     def active(self, now: int, settings: SessionSettings) -> list[bool]:
         """Which sessions are active at ``now`` under these limits.
@@ -75,7 +94,11 @@ class Columns:
         """Which sessions' search texts contain ``needle`` (already folded)."""
         found = self._containing.get(needle)
         if found is None:
-            found = [needle in text for text in self.texts]
+            texts = self._texts
+            if texts is None:
+                users = self._users
+                texts = self._texts = [search_text(s, users[s.user_id]) for s in self.sessions]
+            found = [needle in text for text in texts]
             _keep(self._containing, needle, found, 16)
         return found
 
@@ -151,7 +174,6 @@ class Dataset:
         self.api_tokens: dict[str, str] = dict(api_tokens or {})
         self._lock = threading.Lock()
         self._orders: dict[tuple[str, SortBy, bool], list[Session]] = {}
-        self._texts: dict[str, str] = {}
         self._columns: dict[tuple[str, SortBy, bool], Columns] = {}
 
     def token_kind(self, kind: str) -> str:
@@ -175,21 +197,9 @@ class Dataset:
         found = self._columns.get(key)
         if found is None:
             ordered = self.ordered(organization_id, sort_by, descending)
-            found = Columns(
-                sessions=ordered,
-                positions={s.id: i for i, s in enumerate(ordered)},
-                texts=[self.text_of(s) for s in ordered],
-            )
+            found = Columns(ordered, self.users)
             # the limits as seeded and the clock's start: what most queries will ask for
             found.active(self.start_ms, self.organizations[organization_id].settings)
             with self._lock:
                 found = self._columns.setdefault(key, found)
         return found
-
-    def text_of(self, session: Session) -> str:
-        """The search text of a seeded session as it was seeded."""
-        text = self._texts.get(session.id)
-        if text is None:
-            text = search_text(session, self.users[session.user_id])
-            self._texts[session.id] = text
-        return text

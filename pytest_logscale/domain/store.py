@@ -391,15 +391,10 @@ class Store:
         settings = self.settings(organization_id)
         base = self._base
 
-        def text(session: Session) -> str:
-            if session.id in base.sessions:
-                return base.text_of(session)
-            return search_text(session, base.users[session.user_id])
-
         def keep(session: Session) -> bool:
             if only_active and active_until(session, settings) < now:
                 return False
-            return not needle or needle in text(session)
+            return not needle or needle in search_text(session, base.users[session.user_id])
 
         return keep
 

@@ -16,16 +16,17 @@ import hashlib
 import ipaddress
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TypeVar
 
 from faker import Faker
 from faker.providers.date_time import Provider as DateTimeProvider
 
 from ..domain.clock import to_millis
 from ..domain.dataset import Dataset
-from ..domain.ids import random_id
+from ..domain.ids import random_id, random_ids
 from ..domain.records import Ending, Organization, Role, Session, SessionSettings, User
 from .options import SeedOptions
 
@@ -92,7 +93,8 @@ def _pools(seed: int, organizations: int) -> _Pools:
 def _public_address(rng: random.Random) -> str:
     if rng.random() >= 0.15:
         rest = rng.getrandbits(24)
-        return f"{rng.choice(_PUBLIC_OCTETS)}.{rest >> 16}.{(rest >> 8) & 255}.{rest & 255}"
+        first = _PUBLIC_OCTETS[int(rng.random() * len(_PUBLIC_OCTETS))]
+        return f"{first}.{rest >> 16}.{(rest >> 8) & 255}.{rest & 255}"
     while True:
         address = ipaddress.IPv6Address((0x2000 << 112) | rng.getrandbits(125))
         if address.is_global and not address.is_multicast:
@@ -128,6 +130,7 @@ class _Seeder:
         self.organizations: list[Organization] = []
         self.users: list[User] = []
         self.sessions: list[Session] = []
+        self.instants: dict[int, int] = {}
 
     def run(self) -> Dataset:
         domains: set[str] = set()
@@ -230,40 +233,44 @@ class _Seeder:
         )
 
     def _sessions(self, org: Organization, members: list[User]) -> None:
-        rng = self.rng
+        rng, pools = self.rng, self.pools
+        random = rng.random  # int(random() * n) draws below n: far cheaper than randrange
         homes = {u.id: [_public_address(rng) for _ in range(rng.randint(1, 3))] for u in members}
-        places = {u.id: rng.choice(self.pools.places) for u in members}
+        places = {u.id: rng.choice(pools.places) for u in members}
+        count = self.options.sessions
+        ids = random_ids(rng, count, 32)
+        tokens = random_ids(self.token_rng, count, 40)
         total, step = self.options.total_sessions, max(1000, self.options.total_sessions // 50)
-        for index in range(self.options.sessions):
+        agents, everywhere, users = pools.user_agents, pools.places, len(members)
+        instant = self.instants.setdefault  # one int object per distinct minute
+        for index in range(count):
             # The owner, the first admin and the first member each get a current session.
-            user = members[index] if index < 3 else rng.choice(members)
-            kind = "current" if index < 3 else self._kind()
+            user = members[index] if index < 3 else members[int(random() * users)]
+            kind = "current" if index < 3 else self._kind(random())
             created, last = self._times(kind)
-            ip = rng.choice(homes[user.id]) if rng.random() < 0.6 else _public_address(rng)
-            place = places[user.id] if rng.random() < 0.7 else rng.choice(self.pools.places)
-            roll = rng.random()
-            city = None if roll < 0.12 else place.city
-            country = None if roll < 0.04 else place.country
+            ip = _pick(homes[user.id], random) if random() < 0.6 else _public_address(rng)
+            place = places[user.id] if random() < 0.7 else _pick(everywhere, random)
+            roll = random()
             self.sessions.append(
                 Session(
-                    id=random_id(rng, 32),
+                    id=ids[index],
                     user_id=user.id,
                     organization_id=org.id,
-                    token=random_id(self.token_rng, 40),
-                    client_info=rng.choice(self.pools.user_agents),
+                    token=tokens[index],
+                    client_info=_pick(agents, random),
                     ip=ip,
-                    city=city,
-                    country=country,
-                    created_at=created,
-                    last_activity_at=last,
+                    city=None if roll < 0.12 else place.city,
+                    country=None if roll < 0.04 else place.country,
+                    created_at=instant(created, created),
+                    last_activity_at=instant(last, last),
                     ended=_ENDINGS.get(kind),
                 )
             )
             if self.progress is not None and len(self.sessions) % step == 0:
                 self.progress(len(self.sessions), total)
 
-    def _kind(self) -> str:
-        roll = self.rng.random()
+    @staticmethod
+    def _kind(roll: float) -> str:
         for kind, share in _KINDS:
             if roll < share:
                 return kind
@@ -271,22 +278,34 @@ class _Seeder:
         return "active"
 
     def _times(self, kind: str) -> tuple[int, int]:
-        rng, start = self.rng, self.start
+        """When a session of this kind was opened and last used, in whole minutes."""
+        below, start = self._below, self.start
         limits = DEFAULT_SETTINGS
         if kind == "current":
             # in use right now: the owner's, first admin's and first member's sessions tie
-            return start - rng.randrange(1, 8 * 60) * MINUTE, start
+            return start - (1 + below(8 * 60 - 1)) * MINUTE, start
         if kind == "reauthentication_due":
-            created = start - limits.force_reauthentication_after - rng.randrange(1, 90 * 24) * HOUR
-            return created, start - rng.randrange(0, 9 * 60) * MINUTE
+            created = start - limits.force_reauthentication_after - (1 + below(90 * 24 - 1)) * HOUR
+            return created, start - below(9 * 60) * MINUTE
         if kind == "inactive":
-            created = start - rng.randrange(11 * 60, 90 * 24 * 60) * MINUTE
+            created = start - (11 * 60 + below(90 * 24 * 60 - 11 * 60)) * MINUTE
             stale = start - limits.max_inactivity_period - MINUTE
-            return created, created + rng.randrange(0, (stale - created) // MINUTE + 1) * MINUTE
-        created = start - rng.randrange(10, 90 * 24 * 60) * MINUTE
+            return created, created + below((stale - created) // MINUTE + 1) * MINUTE
+        created = start - (10 + below(90 * 24 * 60 - 10)) * MINUTE
         # Active sessions were used within the inactivity limit; ended ones any time after login.
         floor = max(created, start - limits.max_inactivity_period) if kind == "active" else created
-        return created, floor + rng.randrange(0, (start - floor) // MINUTE + 1) * MINUTE
+        return created, floor + below((start - floor) // MINUTE + 1) * MINUTE
+
+    def _below(self, n: int) -> int:
+        return int(self.rng.random() * n)
+
+
+_T = TypeVar("_T")
+
+
+def _pick(pool: Sequence[_T], random: Callable[[], float]) -> _T:
+    """One element of a pool: ``random.choice`` for a hot loop."""
+    return pool[int(random() * len(pool))]
 
 
 #: Shares of users (past the first three of an organization) without a name, an e-mail,
