@@ -481,3 +481,10 @@ def test_one_rule_decides_active_for_status_filters_and_columns() -> None:
                 active = status_at(s, now, settings) is SessionStatus.ACTIVE
                 assert active is (active_until(s, settings) >= now)
                 assert (s.id in listed) is active, (now, s.id)
+
+
+def test_many_token_digests_are_each_tokens_digest() -> None:
+    from pytest_logscale.domain.ids import token_digest, token_digests
+
+    tokens = ["abc", "", "x" * 100, "\ud800lone", "ünï"]
+    assert token_digests(tokens) == [token_digest(t) for t in tokens]

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from . import ordering
-from .ids import token_digest
+from .ids import token_digest, token_digests
 from .records import Credential, Organization, Session, SessionSettings, SortBy, User
 from .status import active_until
 
@@ -151,19 +151,21 @@ class Dataset:
         self.user_sessions: dict[str, list[Session]] = {user_id: [] for user_id in self.users}
         self.org_sessions: dict[str, list[Session]] = {org_id: [] for org_id in self.organizations}
         self.credentials: dict[bytes, Credential] = {}
-        for session in sessions:
-            owner = self.users.get(session.user_id)
+        every = list(sessions)
+        by_id, credentials, known = self.sessions, self.credentials, self.users
+        by_user, by_org = self.user_sessions, self.org_sessions
+        for session, digest in zip(every, token_digests(s.token for s in every), strict=True):
+            owner = known.get(session.user_id)
             if owner is None or owner.organization_id != session.organization_id:
                 raise ValueError(f"session {session.id} names unknown user {session.user_id}")
-            if session.id in self.sessions:
+            if session.id in by_id:
                 raise ValueError(f"session id {session.id} is used twice")
-            digest = token_digest(session.token)
-            if digest in self.credentials:
+            if digest in credentials:
                 raise ValueError(f"session {session.id} reuses a token")
-            self.sessions[session.id] = session
-            self.user_sessions[session.user_id].append(session)
-            self.org_sessions[session.organization_id].append(session)
-            self.credentials[digest] = Credential(session.user_id, session.id)
+            by_id[session.id] = session
+            by_user[session.user_id].append(session)
+            by_org[session.organization_id].append(session)
+            credentials[digest] = Credential(session.user_id, session.id)
         for token, user_id in (api_tokens or {}).items():
             if user_id not in self.users:
                 raise ValueError(f"an API token names unknown user {user_id}")

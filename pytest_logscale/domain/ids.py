@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Iterable
 
-__all__ = ["ALPHABET", "derived_id", "random_id", "random_ids", "token_digest"]
+__all__ = ["ALPHABET", "derived_id", "random_id", "random_ids", "token_digest", "token_digests"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -42,3 +43,9 @@ def derived_id(seed: int, kind: str, serial: int, length: int = 32) -> str:
 def token_digest(token: str) -> bytes:
     """The key tokens are looked up by, so that lookups take the same time for any guess."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def token_digests(tokens: Iterable[str]) -> list[bytes]:
+    """:func:`token_digest` of many tokens (seeding at scale), without a call per token."""
+    sha256 = hashlib.sha256
+    return [sha256(token.encode("utf-8", "surrogatepass")).digest() for token in tokens]
