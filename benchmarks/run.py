@@ -465,6 +465,22 @@ def bench_seeding(quick: bool) -> list[Row]:
 # -- queries over a large dataset ----------------------------------------------------------------
 
 
+def organization_page(
+    store: Store, caller: Any, skip: int, search: str | None, only_active: bool
+) -> Callable[[], object]:
+    """A page of 50 of the organization's sessions by IP, to time."""
+    query = SessionQuery(
+        search_filter=search,
+        level=Level.ORGANIZATION,
+        sort_by=SortBy.IP_ADDRESS,
+        order=Order.ASC,
+        skip=skip,
+        limit=50,
+        only_active=only_active,
+    )
+    return lambda: store.query_sessions(caller, query)
+
+
 def bench_query(quick: bool) -> list[Row]:
     """Filtered and sorted pages of 50 over 100,000 sessions, first page and deep, before and
     after changes; the baseline is the same filter and sort over plain tuples."""
@@ -478,16 +494,7 @@ def bench_query(quick: bool) -> list[Row]:
     repeats = 3 if quick else 7
 
     def page(skip: int, search: str | None, only_active: bool) -> Callable[[], object]:
-        query = SessionQuery(
-            search_filter=search,
-            level=Level.ORGANIZATION,
-            sort_by=SortBy.IP_ADDRESS,
-            order=Order.ASC,
-            skip=skip,
-            limit=50,
-            only_active=only_active,
-        )
-        return lambda: store.query_sessions(caller, query)
+        return organization_page(store, caller, skip, search, only_active)
 
     cold = best_of(1, page(0, "a", False))  # builds the cached order once
     plain = [(s.ip, s.id, s) for s in dataset.org_sessions[org_id]]
@@ -659,16 +666,7 @@ def bench_scale(quick: bool) -> list[Row]:
     )
 
     def page(search: str | None, skip: int = 0) -> Callable[[], object]:
-        query = SessionQuery(
-            search_filter=search,
-            level=Level.ORGANIZATION,
-            sort_by=SortBy.IP_ADDRESS,
-            order=Order.ASC,
-            skip=skip,
-            limit=50,
-            only_active=True,
-        )
-        return lambda: store.query_sessions(caller, query)
+        return organization_page(store, caller, skip, search, True)
 
     cold = best_of(1, page("mozilla"))
     plain = [(s.ip, s.id, s) for s in dataset.org_sessions[org_id]]

@@ -116,31 +116,32 @@ def test_reset_goes_back_to_the_anchor(logscale_server_factory: Any) -> None:
     assert fake.clock.now_ms() == ANCHOR_MS
 
 
+def own_sessions(server: ServeProcess) -> list[dict[str, Any]]:
+    """The owner's sessions as ``serve`` lists them, over HTTP with requests."""
+    answer = requests.post(
+        server.url + "/graphql",
+        json={"query": OWN},
+        headers={"Authorization": f"Bearer {server.values['LOGSCALE_TOKEN']}"},
+        timeout=30,
+    ).json()
+    found: list[dict[str, Any]] = answer["data"]["sessions"]["results"]
+    return found
+
+
 def test_serve_clock_anchors_the_served_data() -> None:
     with ServeProcess("--clock", ANCHOR) as server:
-        answer = requests.post(
-            server.url + "/graphql",
-            json={"query": OWN},
-            headers={"Authorization": f"Bearer {server.values['LOGSCALE_TOKEN']}"},
-            timeout=30,
-        ).json()
+        sessions = own_sessions(server)
         assert server.stop() == 0
-    [current] = [s for s in answer["data"]["sessions"]["results"] if s["isCurrentSession"]]
+    [current] = [s for s in sessions if s["isCurrentSession"]]
     assert current["lastActivityAt"] == ANCHOR_MS
 
 
 def test_serve_wall_clock_seeds_relative_to_now() -> None:
     before = time.time_ns() // 1_000_000
     with ServeProcess("--wall-clock") as server:
-        answer = requests.post(
-            server.url + "/graphql",
-            json={"query": OWN},
-            headers={"Authorization": f"Bearer {server.values['LOGSCALE_TOKEN']}"},
-            timeout=30,
-        ).json()
+        sessions = own_sessions(server)
         after = time.time_ns() // 1_000_000
         assert server.stop() == 0
-    sessions = answer["data"]["sessions"]["results"]
     [current] = [s for s in sessions if s["isCurrentSession"]]
     assert before <= current["lastActivityAt"] <= after
     assert all(s["createdAt"] <= after for s in sessions)
