@@ -415,3 +415,20 @@ def test_sessions_always_have_their_times(default: Dataset) -> None:
         s.created_at is not None and s.last_activity_at is not None
         for s in default.sessions.values()
     )
+
+
+def test_seeding_pauses_the_garbage_collector_and_restores_it() -> None:
+    import gc
+
+    during: list[bool] = []
+    options = SeedOptions(seed=31, sessions=2000)
+    assert gc.isenabled()
+    seed_dataset(options, progress=lambda _done, _total: during.append(gc.isenabled()))
+    assert during and not any(during)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        seed_dataset(SeedOptions(seed=32, sessions=2000))
+        assert not gc.isenabled()  # left as it was found
+    finally:
+        gc.enable()

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import TypeVar
 
 from . import ordering
+from .bulk import bulk
 from .ids import token_digest, token_digests
 from .records import Credential, Organization, Session, SessionSettings, SortBy, User
 from .status import active_until
@@ -70,7 +71,8 @@ class Columns:
         """Each session's index in :attr:`sessions`, by id."""
         found = self._positions
         if found is None:
-            found = self._positions = {s.id: i for i, s in enumerate(self.sessions)}
+            with bulk():
+                found = self._positions = {s.id: i for i, s in enumerate(self.sessions)}
         return found
 
     def active(self, now: int, settings: SessionSettings) -> list[bool]:
@@ -84,7 +86,8 @@ class Columns:
         if found is None:
             deadlines = self._deadlines.get(settings)
             if deadlines is None:
-                deadlines = [active_until(s, settings) for s in self.sessions]
+                with bulk():
+                    deadlines = [active_until(s, settings) for s in self.sessions]
                 _keep(self._deadlines, settings, deadlines, 4)
             found = [deadline >= now for deadline in deadlines]
             _keep(self._active, key, found, 4)
@@ -97,7 +100,9 @@ class Columns:
             texts = self._texts
             if texts is None:
                 users = self._users
-                texts = self._texts = [search_text(s, users[s.user_id]) for s in self.sessions]
+                with bulk():
+                    texts = [search_text(s, users[s.user_id]) for s in self.sessions]
+                self._texts = texts
             found = [needle in text for text in texts]
             _keep(self._containing, needle, found, 16)
         return found
@@ -188,7 +193,8 @@ class Dataset:
         found = self._orders.get(key)
         if found is None:
             parts = ordering.parts_for(sort_by, self.users)
-            found = ordering.order(self.org_sessions[organization_id], parts, descending)
+            with bulk():
+                found = ordering.order(self.org_sessions[organization_id], parts, descending)
             with self._lock:
                 found = self._orders.setdefault(key, found)
         return found

@@ -24,6 +24,7 @@ from typing import TypeVar
 from faker import Faker
 from faker.providers.date_time import Provider as DateTimeProvider
 
+from ..domain.bulk import bulk
 from ..domain.clock import to_millis
 from ..domain.dataset import Dataset
 from ..domain.ids import random_id, random_ids
@@ -324,4 +325,5 @@ _ENDINGS = {"logged_out": Ending.LOGGED_OUT, "revoked": Ending.REVOKED}
 
 def seed_dataset(options: SeedOptions | None = None, progress: Progress | None = None) -> Dataset:
     """Seeded data for the options (the defaults when None); ``progress`` hears how far it got."""
-    return _Seeder(options or SeedOptions(), progress).run()
+    with bulk():
+        return _Seeder(options or SeedOptions(), progress).run()
