@@ -20,7 +20,7 @@ from typing import Any
 from ..domain import ordering
 from ..domain.checks import whole_number
 from ..domain.dataset import Dataset
-from ..domain.instants import format_instant
+from ..domain.instants import format_instant as format_instant  # also statefile.format_instant
 from ..domain.records import Ending, Session, SessionSettings
 from ..domain.store import Changes, Store
 from ..seeding import SEEDING, SeedOptions
