@@ -186,3 +186,51 @@ def test_order_and_insert_both_follow_the_plain_rules(sort_by: str, direction: s
         for one in sessions:
             insert(built, one, parts, descending)
         assert [s.id for s in built] == expected
+
+
+def _by_ipaddress(text: str) -> tuple[int, int] | None:
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return (address.version, int(address))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0.0.0.0",
+        "255.255.255.255",
+        "256.1.1.1",
+        "01.2.3.4",
+        "1.2.3",
+        "1.2.3.4.5",
+        "1..3.4",
+        "\uff11.2.3.4",  # a fullwidth digit one
+        " 1.2.3.4",
+        "1.2.3.4 ",
+        "+1.2.3.4",
+        "1.2.3.0004",
+        "0.0.0.00",
+        "::1",
+        "1.2.3.4%x",
+    ],
+)
+def test_ip_key_agrees_with_ipaddress_on_edges(text: str) -> None:
+    assert ip_key(text) == _by_ipaddress(text)
+
+
+def test_ip_key_agrees_with_ipaddress_on_random_text() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    octet = st.one_of(st.integers(0, 300).map(str), st.text("0123456789", min_size=0, max_size=4))
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.lists(octet, min_size=3, max_size=5).map(".".join) | st.text(max_size=20))
+    def agree(text: str) -> None:
+        assert ip_key(text) == _by_ipaddress(text)
+
+    agree()
