@@ -201,9 +201,10 @@ class FakeLogScale:
         nothing counted.
         """
         self.faults.clear()
-        self.rate_limit = self._base_rate_limit
-        self.store.reset()
-        self.journal.clear()
+        with self.store.locked():  # one step for the requests in flight (docs/behaviour.md)
+            self.rate_limit = self._base_rate_limit
+            self.store.reset()
+            self.journal.clear()
 
     def _with_instance(self, options: SeedOptions) -> SeedOptions:
         """The options with this server's instance for them: its own tokens (SeedOptions)."""

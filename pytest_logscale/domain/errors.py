@@ -7,6 +7,7 @@ __all__ = [
     "LogScaleError",
     "NotFound",
     "PermissionDenied",
+    "StateReset",
     "Unauthenticated",
 ]
 
@@ -37,3 +38,12 @@ class NotFound(LogScaleError):
 
 class InvalidArgument(LogScaleError):
     """An argument value the operation cannot take."""
+
+
+class StateReset(LogScaleError):
+    """The state was reset (or reseeded, or loaded) after the request began: it is not applied."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The fake was reset while this request ran: nothing it asked for was applied."
+        )

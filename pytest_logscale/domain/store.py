@@ -20,7 +20,7 @@ from typing import Any
 from . import ordering
 from .clock import Clock
 from .dataset import Dataset, search_text
-from .errors import InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from .errors import InvalidArgument, NotFound, PermissionDenied, StateReset, Unauthenticated
 from .ids import derived_id, token_digest
 from .records import (
     CHANGE_SESSIONS,
@@ -44,10 +44,12 @@ __all__ = ["Caller", "Changes", "SessionPage", "SessionQuery", "Store"]
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Who made a request: the user, and the session when a session token was used."""
+    """Who made a request: the user, the session when a session token was used, and the
+    state generation the request began in (its changes apply to that generation only)."""
 
     user: User
     session_id: str | None = None
+    generation: int = 0
 
     @property
     def organization_id(self) -> str:
@@ -121,6 +123,33 @@ class Store:
         self._base = dataset
         self.clock = clock if clock is not None else Clock(dataset.start_ms)
         self._changes = _Changes()
+        self._generation = 0  # moves on when the state is replaced as a whole
+
+    @property
+    def generation(self) -> int:
+        """Which state this is: it moves on at every reset, replace and import of changes.
+
+        A request remembers the generation it began in; once it moved on, the
+        request changes nothing (:class:`~pytest_logscale.domain.errors.StateReset`).
+        """
+        return self._generation
+
+    def _fence(self, generation: int) -> None:
+        """Raise StateReset when ``generation`` is over; call it holding the lock."""
+        if generation != self._generation:
+            raise StateReset()
+
+    @contextmanager
+    def fenced(self, generation: int) -> Iterator[None]:
+        """Hold the lock, if ``generation`` is still the current one; else raise StateReset.
+
+        What a request does beside the store (its journal entry, a fault it uses)
+        goes in such a block, so it lands in the generation the request began in
+        or nowhere.
+        """
+        with self._lock:
+            self._fence(generation)
+            yield
 
     # -- state as a whole -----------------------------------------------------
 
@@ -133,6 +162,7 @@ class Store:
         """Forget every change and put the clock back: the state is as seeded again."""
         with self._lock:
             self._changes = _Changes()
+            self._generation += 1
             self.clock.reset()
 
     def replace(self, dataset: Dataset) -> None:
@@ -140,6 +170,7 @@ class Store:
         with self._lock:
             self._base = dataset
             self._changes = _Changes()
+            self._generation += 1
             self.clock.restart(dataset.start_ms)
 
     def export_changes(self) -> Changes:
@@ -202,6 +233,7 @@ class Store:
         with self._lock:
             self._base = dataset
             self._changes = overlay
+            self._generation += 1
             self.clock.restart(dataset.start_ms)
             self.clock.set(changes.now_ms)
 
@@ -303,11 +335,13 @@ class Store:
 
     # -- authentication -----------------------------------------------------------
 
-    def authenticate(self, token: str | None) -> Caller:
+    def authenticate(self, token: str | None, generation: int | None = None) -> Caller:
         """The caller a bearer token stands for; a session token also counts as activity.
 
         Raises :class:`Unauthenticated` saying why: no token, an unknown one, or
-        a session that was logged out, revoked or has expired.
+        a session that was logged out, revoked or has expired; :class:`StateReset`
+        when ``generation`` (the one the request began in, by default the
+        current one) is over.
         """
         if not token:
             raise Unauthenticated(
@@ -315,12 +349,15 @@ class Store:
             )
         digest = token_digest(token)
         with self._lock:
+            if generation is None:
+                generation = self._generation
+            self._fence(generation)
             credential = self._credential(digest)
             if credential is None:
                 raise Unauthenticated("The access token is not valid.")
             user = self._base.users[credential.user_id]
             if credential.session_id is None:
-                return Caller(user)
+                return Caller(user, None, generation)
             session = self.session(credential.session_id)
             now = self.clock.now_ms()
             status = status_at(session, now, self.settings(session.organization_id))
@@ -328,7 +365,7 @@ class Store:
                 raise Unauthenticated(_DEAD_SESSION[status])
             if session.last_activity_at != now:
                 self._changes.sessions[session.id] = replace(session, last_activity_at=now)
-            return Caller(user, session.id)
+            return Caller(user, session.id, generation)
 
     def _credential(self, digest: bytes) -> Credential | None:
         return self._changes.credentials.get(digest) or self._base.credentials.get(digest)
@@ -477,12 +514,14 @@ class Store:
                 "token, which has none."
             )
         with self._lock:
+            self._fence(caller.generation)
             self._end(self.session(caller.session_id), Ending.LOGGED_OUT)
         return True
 
     def revoke(self, caller: Caller, target_id: str, revocation: RevocationType) -> bool:
         """``revokeSession``: end one session, a user's sessions, or the organization's."""
         with self._lock:
+            self._fence(caller.generation)
             if revocation is RevocationType.SESSION:
                 session = self._changes.sessions.get(target_id) or self._base.sessions.get(
                     target_id
@@ -524,6 +563,7 @@ class Store:
         if wrong:
             raise InvalidArgument(" ".join(wrong))
         with self._lock:
+            self._fence(caller.generation)
             self._changes.settings[caller.organization_id] = SessionSettings(
                 max_inactivity_period, force_reauthentication_after
             )

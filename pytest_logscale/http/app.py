@@ -25,7 +25,7 @@ from graphql.execution.values import get_variable_values
 from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from ..domain.checks import whole_number
-from ..domain.errors import LogScaleError, Unauthenticated
+from ..domain.errors import LogScaleError, StateReset, Unauthenticated
 from ..domain.store import Caller, Store
 from ..graphql.documents import DocumentCache, Operation
 from ..graphql.fastpath import FastPath
@@ -37,6 +37,7 @@ from ..harness.journal import Exchange, Journal
 from ..harness.ratelimit import RateLimiter
 from ..version import __version__
 from .body import BodyError, read_body
+from .inflight import InFlight
 
 __all__ = ["AppOptions", "LogScaleApp"]
 
@@ -55,6 +56,7 @@ _REASONS = {
     413: "Content Too Large",
     415: "Unsupported Media Type",
     500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 
 
@@ -147,6 +149,7 @@ class _Trace:
 
     method: str
     path: str
+    generation: int  # of the store's state when the request began: it acts on that one only
     caller: Caller | None = None
     operation: Operation | None = None
     query: str | None = None
@@ -185,11 +188,19 @@ class LogScaleApp:
         roots = (self.schema.query_type, self.schema.mutation_type)
         self.faults = FaultPlan(name for root in roots if root for name in root.fields)
         self.rate_limiter = RateLimiter(store.clock)
+        self.in_flight = InFlight()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        self.in_flight.enter()
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            self.in_flight.leave()
+
+    def _answer(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
         path = "/" + environ.get("PATH_INFO", "").lstrip("/")
-        trace = _Trace(method, path)
+        trace = _Trace(method, path, self.store.generation)
         try:
             status, body, content_type = self._route(environ, trace)
         except _Reject as reject:
@@ -198,13 +209,19 @@ class LogScaleApp:
                 trace.auth_failure = reject.reason
             if reject.allow is not None:  # a 405 names the methods the path takes
                 trace.headers.append(("Allow", reject.allow))
+        except StateReset as stale:
+            status, body, content_type = _stale(trace, stale)
         except Exception:  # a bug of ours: say so in JSON, keep the server thread alive
             log.exception("pytest-logscale failed on %s %s", method, path)
             status, body = 500, {"errors": [{"message": "Internal error in pytest-logscale."}]}
             content_type = "application/json"
+        if trace.recorded and path != "/api/v1/status":
+            try:
+                with self.store.fenced(trace.generation):
+                    self._record(trace, status, body)
+            except StateReset as stale:
+                status, body, content_type = _stale(trace, stale)
         payload = body if isinstance(body, bytes) else _encode(body)
-        if trace.recorded:
-            self._record(trace, status, body)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
         start_response(f"{status} {_reason(status)}", headers + trace.headers)
         if trace.fired is not None and trace.fired.cuts:  # the server closes the connection
@@ -212,8 +229,6 @@ class LogScaleApp:
         return [payload]
 
     def _record(self, trace: _Trace, status: int, body: Any) -> None:
-        if trace.path == "/api/v1/status":
-            return
         operation = trace.operation
         self.journal.record(
             Exchange(
@@ -287,7 +302,7 @@ class LogScaleApp:
             )
         trace.token = token.lstrip(" ")  # only the spaces after the scheme separate
         try:
-            trace.caller = self.store.authenticate(trace.token)
+            trace.caller = self.store.authenticate(trace.token, trace.generation)
         except Unauthenticated as error:
             raise _Unauthorized(error.message) from None
 
@@ -312,7 +327,8 @@ class LogScaleApp:
         assert trace.caller is not None
         context = Context(self.store, trace.caller, max_limit=self.options.max_limit)
         self._limit_rate(trace)
-        fired = self.faults.take(operation.name, operation.root_fields)
+        with self.store.fenced(trace.generation):  # not one of the next test's faults
+            fired = self.faults.take(operation.name, operation.root_fields)
         if fired is not None:
             injected = self._inject(fired, trace)
             if injected is not None:
@@ -355,7 +371,8 @@ class LogScaleApp:
 
     def _limit_rate(self, trace: _Trace) -> None:
         """Answer 429 when the token is over the rate limit (docs/faults.md)."""
-        limit, retry_after = self.rate_limiter.limit, self.rate_limiter.admit(trace.token)
+        with self.store.fenced(trace.generation):  # not counted in the next test's window
+            limit, retry_after = self.rate_limiter.limit, self.rate_limiter.admit(trace.token)
         if limit is not None and retry_after is not None:
             trace.fault = f"rate limit {limit}"
             trace.headers.append(("Retry-After", str(retry_after)))
@@ -380,6 +397,12 @@ class LogScaleApp:
                 trace.headers.append(("Retry-After", str(fault.retry_after)))
             return fault.http_status, *fault.error_body()
         return None
+
+
+def _stale(trace: _Trace, error: StateReset) -> tuple[int, Any, str]:
+    """The answer to a request begun before a reset: 503, whole, and in no journal."""
+    trace.headers, trace.fired, trace.recorded = [], None, False
+    return 503, {"errors": [{"message": error.message}]}, "application/json"
 
 
 def _journalled(body: Any) -> Any:
