@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from datetime import datetime, timedelta, timezone
 
 __all__ = ["Clock", "to_datetime", "to_millis"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MILLISECOND = timedelta(milliseconds=1)
 
 
 def to_millis(instant: datetime | int) -> int:
@@ -19,12 +23,24 @@ def to_millis(instant: datetime | int) -> int:
         raise TypeError(f"an instant is a datetime or epoch milliseconds, not {instant!r}")
     if instant.tzinfo is None:
         instant = instant.replace(tzinfo=timezone.utc)
-    return int(instant.timestamp() * 1000)
+    return (instant - _EPOCH) // _MILLISECOND  # exact, where a float timestamp is not
 
 
 def to_datetime(millis: int) -> datetime:
     """The aware UTC datetime of epoch milliseconds."""
-    return datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return _EPOCH + timedelta(milliseconds=millis)
+
+
+_FIRST_MS = to_millis(datetime.min.replace(tzinfo=timezone.utc))
+_LAST_MS = to_millis(datetime.max.replace(tzinfo=timezone.utc))
+_RANGE = "the clock shows instants from 0001-01-01 to 9999-12-31 (UTC) only"
+
+
+def _in_range(millis: int, what: str) -> int:
+    """``millis``, if the clock can show that instant; else ValueError saying ``what`` was asked."""
+    if not _FIRST_MS <= millis <= _LAST_MS:
+        raise ValueError(f"{_RANGE}: {what} is out of range")
+    return millis
 
 
 def _delta_millis(delta: timedelta | float) -> int:
@@ -33,6 +49,8 @@ def _delta_millis(delta: timedelta | float) -> int:
     if isinstance(delta, timedelta):
         return round(delta.total_seconds() * 1000)
     if isinstance(delta, (int, float)):
+        if isinstance(delta, float) and not math.isfinite(delta):
+            raise ValueError(f"{_RANGE}: advancing by {delta} seconds is out of range")
         return round(delta * 1000)
     raise TypeError(f"advance by a timedelta or a number of seconds, not {delta!r}")
 
@@ -48,7 +66,7 @@ class Clock:
     """
 
     def __init__(self, start: datetime | int, *, wall: bool = False) -> None:
-        self._start = to_millis(start)
+        self._start = _in_range(to_millis(start), f"starting at {start!r}")
         self._wall = wall
         self._lock = threading.Lock()
         self._offset = self._start
@@ -81,16 +99,20 @@ class Clock:
         ``clock.advance(hours=11)`` and ``clock.advance(timedelta(hours=11))``
         are the same. Moving backwards is refused: use :meth:`set` for that.
         """
-        millis = _delta_millis(delta) + (_delta_millis(timedelta(**units)) if units else 0)
+        try:
+            millis = _delta_millis(delta) + (_delta_millis(timedelta(**units)) if units else 0)
+        except OverflowError:  # a timedelta beyond 999,999,999 days
+            raise ValueError(f"{_RANGE}: advancing that far is out of range") from None
         if millis < 0:
             raise ValueError("the clock only advances; use set() to go back in time")
-        with self._lock:
+        with self._lock:  # checked before the move: a refused move changes nothing
+            _in_range(self.now_ms() + millis, f"advancing by {millis} ms")
             self._offset += millis
         return self.now
 
     def set(self, instant: datetime | int) -> datetime:
         """Jump to an instant: an aware datetime or epoch milliseconds."""
-        millis = to_millis(instant)
+        millis = _in_range(to_millis(instant), f"setting it to {instant!r}")
         with self._lock:
             self._offset = millis - (self.now_ms() - self._offset)
         return self.now
@@ -104,5 +126,5 @@ class Clock:
 
     def restart(self, start: datetime | int) -> None:
         """Make ``start`` the new start instant and reset to it."""
-        self._start = to_millis(start)
+        self._start = _in_range(to_millis(start), f"starting at {start!r}")
         self.reset()
