@@ -9,7 +9,9 @@ threads have finished. Nothing is left behind: no thread, no socket.
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import errno
+import http.client
 import json
 import logging
 import queue
@@ -18,12 +20,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
 from types import TracebackType
-from typing import Any
+from typing import Any, final
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-__all__ = ["ServerError", "ThreadedServer"]
+from ..domain.checks import whole_number
+from .framing import ChunkedBody, ClientGone, FramingError, RequestHead, body_length, read_head
+
+__all__ = ["ServerError", "ServerOptions", "ThreadedServer"]
 
 log = logging.getLogger("pytest_logscale.server")
 
@@ -34,51 +41,99 @@ class ServerError(OSError):
     """The server could not start (address in use, bad host, ...)."""
 
 
+@final
+@dataclass(frozen=True, slots=True)
+class ServerOptions:
+    """How the HTTP server treats connections (docs/behaviour.md, Hardening).
+
+    ``max_connections``: connections served at once, each by its own thread; one
+    more is answered 503 (JSON) and closed. ``max_head_bytes``: the request line,
+    and the header fields together, may each be this long (414, 431 past it).
+    ``max_headers``: header fields a request may have (431 past it).
+    ``idle_timeout``: seconds a connection may stay silent, between requests or
+    inside one, before it is closed.
+    """
+
+    max_connections: int = 128
+    max_head_bytes: int = 1 << 16
+    max_headers: int = 100
+    idle_timeout: int = 60
+
+    def __post_init__(self) -> None:
+        for name in ("max_connections", "max_head_bytes", "max_headers", "idle_timeout"):
+            whole_number(getattr(self, name), f"ServerOptions.{name}", 1)
+
+
 class _Handler(WSGIRequestHandler):
-    """Werkzeug's handler, speaking HTTP/1.1 without touching the class-wide default, quietly."""
+    """Werkzeug's handler with a strict HTTP/1.1 parser (framing.py) and answers in one write.
+
+    Werkzeug closes every connection (and then waits up to 10 ms draining it), so
+    a keep-alive client pays a new connection and a thread per request. Here an
+    answer goes out with the app's ``Content-Length`` in one write, and the
+    connection stays open unless the client asked to close it or the request's
+    framing left any doubt. Every refusal is an HTTP/1.1 status line with a
+    JSON body, then the connection is closed.
+    """
 
     protocol_version = "HTTP/1.1"
-    timeout = 60  # a client that connects and says nothing is dropped after a minute
+    server: _WSGIServer
 
     def setup(self) -> None:
         super().setup()
+        self.connection.settimeout(self.server.options.idle_timeout)  # a silent client: dropped
         with contextlib.suppress(OSError):  # answers go out in one write: no need to wait
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def run_wsgi(self) -> None:
-        """Answer one request, keeping the connection open for the next one when it is safe.
+    def handle_one_request(self) -> None:
+        """Read one request head strictly, then answer it (or refuse it and close)."""
+        options = self.server.options
+        self.request_version, self.command, self.requestline = "HTTP/1.1", "", ""
+        try:
+            head = read_head(self.rfile.readline, options.max_head_bytes, options.max_headers)
+            self._adopt(head)
+            length = body_length(head)
+        except ClientGone:
+            self.close_connection = True
+            return
+        except FramingError as error:
+            self._refuse(error.status, error.message)
+            return
+        self._answer(length)
 
-        Werkzeug closes every connection (and then waits up to 10 ms draining it), so
-        a keep-alive client pays a new connection and a thread per request. Here, a
-        request whose body has a declared length (or no body) gets an answer with the
-        app's ``Content-Length`` in one write, and the connection stays open unless
-        the client asked to close it. Anything else goes Werkzeug's way.
+    def _adopt(self, head: RequestHead) -> None:
+        """Take the head as the standard library's parser would have given it to Werkzeug."""
+        self.command, self.path = head.method, head.target
+        self.request_version = "HTTP/{}.{}".format(*head.version)
+        self.requestline = f"{head.method} {head.target} {self.request_version}"
+        headers = http.client.HTTPMessage()
+        for name, value in head.fields:
+            headers[name] = value  # appends: a repeated field stays repeated
+        self.headers = headers
+        connection = head.tokens("Connection")  # "TE, close" closes too
+        if head.version >= (1, 1):
+            self.close_connection = "close" in connection
+        else:
+            self.close_connection = "keep-alive" not in connection
+
+    def _answer(self, length: int | None) -> None:
+        """Run the app on the request; ``length`` None means a chunked body.
 
         When the app's body iterable raises ConnectionAbortedError (an injected
         fault), what it yielded until then is sent (perhaps nothing) and the
-        connection is closed; Werkzeug's way does the same.
+        connection is closed.
         """
-        codings = _tokens(self.headers.get_all("Transfer-Encoding"))
-        if codings and codings[-1] != "chunked":
-            self._refuse(f"Transfer-Encoding {', '.join(codings)} is not supported: use chunked.")
-            return
-        if len(set(_tokens(self.headers.get_all("Content-Length")))) > 1:
-            self._refuse("The request has several different Content-Length headers.")
-            return
-        if codings:
-            super().run_wsgi()
-            return
-        if "close" in _tokens(self.headers.get_all("Connection")):
-            self.close_connection = True  # also "TE, close": the standard library wants it alone
-        try:
-            declared = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            declared = -1
-        if declared < 0:
-            super().run_wsgi()
-            return
         self.environ = environ = self.make_environ()
-        body = _CountingInput(self.rfile, declared)
+        stream: Any = self.rfile
+        if "100-continue" in _tokens(self.headers.get_all("Expect")):
+            stream = _Continue(self.rfile, self.wfile)
+        body: _CountingInput | ChunkedBody
+        if length is None:
+            options = self.server.options
+            body = ChunkedBody(stream, options.max_head_bytes, options.max_headers)
+            environ["wsgi.input_terminated"] = True
+            environ.pop("CONTENT_LENGTH", None)
+        else:
+            body = _CountingInput(stream, length)
         environ["wsgi.input"] = body
         answer: list[Any] = []
 
@@ -117,28 +172,25 @@ class _Handler(WSGIRequestHandler):
             lines.append(f"{key}: {value}\r\n")
         if not has_length:
             lines.append(f"Content-Length: {len(payload)}\r\n")
-        if not body.finish():
-            self.close_connection = True  # a large unread body: not worth reading through
+        if not _finish(body):
+            self.close_connection = True  # a large unread or broken body: the framing is lost
         if self.close_connection:
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
         head = "".join(lines).encode("latin-1")
         self.wfile.write(head + payload if environ["REQUEST_METHOD"] != "HEAD" else head)
 
-    def _refuse(self, message: str) -> None:
-        """Answer 400 and close: the body's framing is unclear, so nothing after it can be read.
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer ``status`` with a JSON error and close: nothing after this request can be read.
 
         Like other requests the HTTP layer refuses, it never reaches the app or the journal.
         """
-        payload = json.dumps({"errors": [{"message": message}]}).encode()
         self.close_connection = True
-        head = (
-            f"{self.protocol_version} 400 Bad Request\r\n"
-            f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-            "Connection: close\r\n\r\n"
-        )
-        self.wfile.write(head.encode("latin-1") + payload)
+        self.wfile.write(_refusal(status, message, self.version_string(), self.date_time_string()))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Whatever the standard library still refuses is answered the same way: JSON, closed."""
+        self._refuse(code, message or _phrase(code))
 
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         self.close_connection = True  # also when the app aborted its answer (Werkzeug's path)
@@ -150,6 +202,63 @@ class _Handler(WSGIRequestHandler):
         log.debug("pytest-logscale: " + format, *args)
 
 
+_PHRASES = {413: "Content Too Large", 414: "URI Too Long"}  # RFC 9110's, whatever the Python
+
+
+def _phrase(status: int) -> str:
+    try:
+        return _PHRASES.get(status) or HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _refusal(status: int, message: str, server: str, date: str) -> bytes:
+    """A whole HTTP/1.1 answer refusing a request: status line, JSON error, Connection: close."""
+    payload = json.dumps({"errors": [{"message": message}]}).encode()
+    head = (
+        f"HTTP/1.1 {status} {_phrase(status)}\r\nServer: {server}\r\nDate: {date}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    return head.encode("latin-1") + payload
+
+
+class _Continue:
+    """The request stream, saying ``100 Continue`` before the app first reads the body.
+
+    So a body the app refuses unread (a 413 on its declared length) is never sent.
+    """
+
+    def __init__(self, stream: Any, out: Any) -> None:
+        self._stream, self._out = stream, out
+
+    def _go_on(self) -> None:
+        if self._out is not None:
+            self._out.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._out = None
+
+    def read(self, size: int = -1) -> bytes:
+        self._go_on()
+        data: bytes = self._stream.read(size)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        self._go_on()
+        line: bytes = self._stream.readline(size)
+        return line
+
+
+def _finish(body: _CountingInput | ChunkedBody) -> bool:
+    """Read what the app left of the body; False when that is too much, or broken."""
+    if isinstance(body, _CountingInput):
+        return body.finish()
+    try:
+        body.read(_DRAIN_LIMIT)
+    except (OSError, ValueError):
+        return False
+    return body.done
+
+
 def _tokens(values: list[str] | None) -> list[str]:
     """The comma-separated tokens of a header given any number of times, lower case."""
     return [t.strip().lower() for t in ",".join(values or ()).split(",") if t.strip()]
@@ -159,10 +268,11 @@ def _no_write(data: bytes) -> None:
     raise RuntimeError("pytest-logscale's server takes the body as the app's return value")
 
 
+_DRAIN_LIMIT = 1 << 20  # of a body the app left unread: read through to keep the connection
+
+
 class _CountingInput:
     """A request body stream that cannot read past the declared length."""
-
-    _DRAIN_LIMIT = 1 << 20
 
     def __init__(self, stream: Any, length: int) -> None:
         self._stream = stream
@@ -184,12 +294,46 @@ class _CountingInput:
 
     def finish(self) -> bool:
         """Read what the app left unread; False when that is too much to bother."""
-        if self.left > self._DRAIN_LIMIT:
+        if self.left > _DRAIN_LIMIT:
             return False
         while self.left:
             if not self.read(self.left):
                 return False
         return True
+
+
+# poll() needs no descriptor of its own, which matters when there are none left (epoll does)
+_Selector: type[selectors.BaseSelector] = getattr(
+    selectors, "PollSelector", selectors.DefaultSelector
+)
+_OUT_OF_DESCRIPTORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+_LINGER = 0.2  # seconds to read what a turned-away client still sends, so it sees the 503
+
+
+def _turn_away(connection: socket.socket, cap: int) -> None:
+    """Answer 503 and close a connection over the cap, without a thread for it.
+
+    The request is read and dropped first (for at most ``_LINGER`` seconds), so
+    closing does not reset the connection before the client reads the answer.
+    """
+    answer = _refusal(
+        503,
+        f"The server is serving its limit of {cap} connections: retry later "
+        "(the limit is serve --max-connections, or ServerOptions.max_connections).",
+        "pytest-logscale",
+        email.utils.formatdate(usegmt=True),
+    )
+    try:
+        connection.settimeout(_LINGER)
+        connection.sendall(answer)
+        connection.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + _LINGER
+        while time.monotonic() < deadline and connection.recv(65536):
+            pass
+    except OSError:
+        pass
+    finally:
+        connection.close()
 
 
 class _WSGIServer(ThreadedWSGIServer):
@@ -204,66 +348,95 @@ class _WSGIServer(ThreadedWSGIServer):
 
     _MAX_IDLE = 8
 
-    def __init__(self, host: str, port: int, app: WSGIApp, fd: int) -> None:
+    def __init__(self, host: str, port: int, app: WSGIApp, fd: int, options: ServerOptions) -> None:
         self._wake_read, self._wake_write = socket.socketpair()  # before: __init__ may close
         super().__init__(host, port, app, handler=_Handler, fd=fd)
+        self.options = options
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._workers: set[threading.Thread] = set()
         self._waiting = 0  # threads waiting for the lead
         self._lead: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: lead; False: end
         self._stopping = False
+        self._backoff = 0.0  # seconds the leader last waited for descriptors to free up
 
     def serve_until_woken(self) -> None:
         """Lead first, then take turns with the other threads until :meth:`wake`."""
         with self._lock:
             self._workers.add(threading.current_thread())
         try:
-            with selectors.DefaultSelector() as selector:
-                selector.register(self.socket, selectors.EVENT_READ)
-                selector.register(self._wake_read, selectors.EVENT_READ)
-                while True:
-                    accepted = self._accept(selector)
-                    if accepted is None:
-                        return
-                    self._pass_lead()
-                    self._serve_connection(*accepted)
-                    if not self._wait_for_lead():
-                        return
+            while True:
+                accepted = self._accept()
+                if accepted is None:
+                    return
+                passed = self._pass_lead()
+                self._serve_connection(*accepted)
+                if passed and not self._wait_for_lead():
+                    return
         finally:
             with self._lock:
                 self._workers.discard(threading.current_thread())
 
-    def _accept(self, selector: selectors.BaseSelector) -> tuple[socket.socket, Any] | None:
-        """The next connection, or None once woken to stop."""
-        while True:
-            ready = selector.select()
-            if any(key.fileobj is self._wake_read for key, _ in ready):
-                return None
-            try:
-                request, client_address = self.get_request()
-            except OSError:
-                continue  # gone before it was accepted
-            with self._lock:
-                if not self._stopping:
-                    self._connections.add(request)
-                    return request, client_address
-            self.shutdown_request(request)
-            return None
+    def _accept(self) -> tuple[socket.socket, Any] | None:
+        """The next connection to serve, or None once woken to stop.
 
-    def _pass_lead(self) -> None:
+        Out of descriptors (EMFILE, ENFILE), the listening socket stays ready
+        with nothing to take: the leader then waits (woken only by a stop) up
+        to half a second, doubling from 10 ms, before it tries again, instead
+        of spinning. Connections over ``max_connections`` are turned away.
+        """
+        with _Selector() as selector:  # the leader's alone: one at a time
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            selector.register(self.socket, selectors.EVENT_READ)
+            listening = True
+            while True:
+                ready = selector.select(None if listening else self._backoff)
+                if any(key.fileobj is self._wake_read for key, _ in ready):
+                    return None
+                if not listening:  # waited out: listen again
+                    selector.register(self.socket, selectors.EVENT_READ)
+                    listening = True
+                    continue
+                try:
+                    request, client_address = self.get_request()
+                except OSError as error:
+                    if error.errno in _OUT_OF_DESCRIPTORS:
+                        if not self._backoff:
+                            log.warning("pytest-logscale: out of descriptors: %s", error.strerror)
+                        selector.unregister(self.socket)
+                        listening = False
+                        self._backoff = min(max(self._backoff * 2, 0.01), 0.5)
+                    continue  # or gone before it was accepted
+                self._backoff = 0.0
+                with self._lock:
+                    over = len(self._connections) >= self.options.max_connections
+                    if not self._stopping and not over:
+                        self._connections.add(request)
+                        return request, client_address
+                if not over:
+                    self.shutdown_request(request)
+                    return None
+                _turn_away(request, self.options.max_connections)
+
+    def _pass_lead(self) -> bool:
+        """Hand the lead on; False when no thread could take it (this one keeps it)."""
         with self._lock:
             if self._stopping:
-                return
+                return True
             if self._waiting:
                 self._waiting -= 1
                 self._lead.put(True)
-                return
+                return True
             thread = threading.Thread(
                 target=self.serve_until_woken, name="pytest-logscale-request", daemon=True
             )
             self._workers.add(thread)  # started under the lock: a stop joins only started ones
-            thread.start()
+            try:
+                thread.start()
+            except RuntimeError:  # no more threads: lead again after this connection
+                self._workers.discard(thread)
+                return False
+            return True
 
     def _wait_for_lead(self) -> bool:
         with self._lock:
@@ -345,13 +518,21 @@ class ThreadedServer:
     """Serve ``app`` on ``host:port`` (port 0 picks a free one) from a background thread.
 
     A context manager: ``with ThreadedServer(app) as server: ...`` starts and stops it.
-    Each request runs in its own thread.
+    Each connection is served by its own thread, at most ``options.max_connections``.
     """
 
-    def __init__(self, app: WSGIApp, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        options: ServerOptions | None = None,
+    ) -> None:
         self.app = app
         self.host = host
         self.requested_port = port
+        self.options = options or ServerOptions()
         self._server: _WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -379,7 +560,9 @@ class ThreadedServer:
             raise RuntimeError("the server is already running")
         listener = _listen(self.host, self.requested_port)
         try:
-            server = _WSGIServer(self.host, listener.getsockname()[1], self.app, listener.fileno())
+            server = _WSGIServer(
+                self.host, listener.getsockname()[1], self.app, listener.fileno(), self.options
+            )
         finally:
             listener.close()  # the server holds its own duplicate of the socket
         thread = threading.Thread(
