@@ -33,7 +33,7 @@ from .harness.journal import Exchange, Journal
 from .harness.ratelimit import RateLimit
 from .harness.statefile import StateError
 from .http.app import AppOptions, LogScaleApp
-from .http.server import ServerError, ThreadedServer
+from .http.server import ServerError, ServerOptions, ThreadedServer
 from .seeding import SeedOptions, seed_dataset
 from .version import __version__
 
@@ -62,6 +62,7 @@ __all__ = [
     "Role",
     "SeedOptions",
     "ServerError",
+    "ServerOptions",
     "Session",
     "SessionPage",
     "SessionQuery",

@@ -18,7 +18,7 @@ from .fake import FakeLogScale
 from .harness.ratelimit import RateLimit
 from .harness.statefile import StateError
 from .http.app import AppOptions
-from .http.server import ServerError
+from .http.server import ServerError, ServerOptions
 from .seeding import BOUNDS, SEEDING, SeedOptions
 from .seeding.options import option_from_text
 from .version import __version__
@@ -102,7 +102,9 @@ def _parser() -> argparse.ArgumentParser:
         help="answer 429 with Retry-After once a token made N requests within WINDOW of the "
         "fake's clock, e.g. 100/60s, 5/1m, 3/500ms (default: no limit; see docs/faults.md)",
     )
-    _add_limits(serve.add_argument_group("limits (see docs/faults.md, Hardening)"))
+    limits = serve.add_argument_group("limits (see docs/faults.md, Hardening)")
+    _add_limits(limits)
+    _add_server_limits(limits)
     return parser
 
 
@@ -150,6 +152,30 @@ def _add_limits(group: argparse._ArgumentGroup) -> None:
         action="store_false",
         help="answer GET /graphql with 405 instead of the GraphiQL explorer",
     )
+
+
+_SERVER_HELP = {
+    "max_connections": "connections served at once, a thread each; one more gets HTTP 503",
+    "max_head_bytes": "longest request line, and header fields together (HTTP 414, 431)",
+    "max_headers": "most header fields a request may have (HTTP 431)",
+    "idle_timeout": "seconds a silent connection is kept",
+}
+
+
+def _add_server_limits(group: argparse._ArgumentGroup) -> None:
+    defaults = ServerOptions()
+    for name, help_text in _SERVER_HELP.items():
+        group.add_argument(
+            "--" + name.replace("_", "-"),
+            type=_positive,
+            metavar="N",
+            default=getattr(defaults, name),
+            help=f"{help_text} (default: %(default)s)",
+        )
+
+
+def _server_options(args: argparse.Namespace) -> ServerOptions:
+    return ServerOptions(**{name: getattr(args, name) for name in _SERVER_HELP})
 
 
 def _app_options(args: argparse.Namespace) -> AppOptions:
@@ -224,6 +250,7 @@ def _fake(args: argparse.Namespace) -> FakeLogScale:
         journal_size=SERVE_JOURNAL_SIZE,
         control=args.control,
         progress=_progress,
+        server_options=_server_options(args),
     )
     if args.state is not None:
         fake.load_state(args.state)

@@ -28,7 +28,7 @@ from .harness.faults import FaultPlan
 from .harness.journal import Journal
 from .harness.ratelimit import RateLimit
 from .http.app import AppOptions, LogScaleApp
-from .http.server import ThreadedServer
+from .http.server import ServerOptions, ThreadedServer
 from .seeding import SHOW_PROGRESS_FROM, Progress, SeedOptions, seed_dataset
 
 __all__ = ["FakeLogScale", "cached_dataset"]
@@ -87,6 +87,8 @@ class FakeLogScale:
     :attr:`control_url` (docs/control-api.md). With ``wall_clock`` and no ``clock``
     anchor in the options, the data is seeded relative to now. ``progress(done,
     total)`` hears how seeding goes when it takes more than a couple of seconds.
+    ``server_options`` bound connections and request heads
+    (:class:`~pytest_logscale.ServerOptions`).
     """
 
     def __init__(
@@ -101,6 +103,7 @@ class FakeLogScale:
         journal_size: int | None = None,
         control: bool = True,
         progress: Progress | None = None,
+        server_options: ServerOptions | None = None,
     ) -> None:
         options = seed_options or SeedOptions()
         if wall_clock and options.anchor is None:  # real time: seeded relative to now
@@ -117,7 +120,7 @@ class FakeLogScale:
         self.app.rate_limiter.limit = self._base_rate_limit = rate_limit
         self.control = control
         served = ControlApp(self, self.app) if control else self.app
-        self.server = ThreadedServer(served, host=host, port=port)
+        self.server = ThreadedServer(served, host=host, port=port, options=server_options)
 
     # -- running ----------------------------------------------------------------------
 

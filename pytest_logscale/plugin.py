@@ -17,6 +17,7 @@ import pytest
 from .fake import FakeLogScale
 from .harness.ratelimit import RateLimit
 from .http.app import AppOptions
+from .http.server import ServerOptions
 from .seeding import BOUNDS, SEEDING, Progress, SeedOptions
 from .seeding.options import option_from_text
 
@@ -123,6 +124,7 @@ class LogScaleServerFactory:
         wall_clock: bool = False,
         app_options: AppOptions | None = None,
         rate_limit: RateLimit | None = None,
+        server_options: ServerOptions | None = None,
         **seeding: int | str | datetime,
     ) -> FakeLogScale:
         """A started server; ``seeding`` takes the marker's options (``seed``, ``clock``, ...).
@@ -142,6 +144,7 @@ class LogScaleServerFactory:
             app_options=app_options,
             rate_limit=rate_limit,
             progress=self._progress,
+            server_options=server_options,
         )
         fake.start()
         self._servers.append(fake)
@@ -159,8 +162,8 @@ def logscale_server_factory(pytestconfig: pytest.Config) -> Iterator[LogScaleSer
 
     ``logscale_server_factory(seed=7, organizations=2)`` returns a started
     :class:`~pytest_logscale.FakeLogScale` with its own port, state, clock and
-    journal; keyword options ``host``, ``port``, ``wall_clock``,
-    ``app_options`` and ``rate_limit`` too. Every server it made is stopped at the end of the
+    journal; keyword options ``host``, ``port``, ``wall_clock``, ``app_options``,
+    ``rate_limit`` and ``server_options`` too. Every server it made is stopped at the end of the
     session (or earlier: use the result in a ``with`` block). Unlike
     ``logscale_server`` it is not reset between tests.
     """

@@ -455,9 +455,9 @@ class _WSGIServer(ThreadedWSGIServer):
         except Exception:
             self.handle_error(request, client_address)
         finally:
-            self.shutdown_request(request)
-            with self._lock:
+            with self._lock:  # the slot is free before the client can see the close
                 self._connections.discard(request)
+            self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("pytest-logscale: connection from %s failed", client_address, exc_info=True)
