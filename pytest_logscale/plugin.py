@@ -182,9 +182,7 @@ def _logscale_shared_server(request: pytest.FixtureRequest) -> FakeLogScale:
 
 
 @pytest.fixture
-def logscale_server(
-    request: pytest.FixtureRequest, _logscale_shared_server: FakeLogScale
-) -> FakeLogScale:
+def logscale_server(request: pytest.FixtureRequest) -> FakeLogScale:
     """A live fake LogScale in its freshly seeded state (function scope).
 
     One server per test session (per xdist worker) is reset before each test,
@@ -200,7 +198,9 @@ def logscale_server(
     seeded ``organizations``, ``users`` and ``sessions``. When the test fails, its
     journal is added to the report.
     """
-    fake = _logscale_shared_server
+    # Fetched, not named as an argument: pytest adds a finalizer to a named session
+    # fixture for every test that uses it, about 1 KB a test kept to the session's end.
+    fake: FakeLogScale = request.getfixturevalue("_logscale_shared_server")
     if not fake.running:  # an earlier test stopped it (a with block, stop())
         fake.start()
     fake.reseed(_marked_options(request.node, request.config.stash[_defaults_key]))
