@@ -104,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     limits = serve.add_argument_group("limits (see docs/faults.md, Hardening)")
     _add_limits(limits)
-    _add_server_limits(limits)
+    _add_numbers(limits, _SERVER_HELP, ServerOptions())
     return parser
 
 
@@ -130,9 +130,9 @@ def _positive(text: str) -> int:
     return value
 
 
-def _add_limits(group: argparse._ArgumentGroup) -> None:
-    defaults = AppOptions()
-    for name, help_text in _LIMITS_HELP.items():
+def _add_numbers(group: argparse._ArgumentGroup, helps: dict[str, str], defaults: object) -> None:
+    """A ``--name N`` option (a positive whole number) for each of ``helps``, with its default."""
+    for name, help_text in helps.items():
         group.add_argument(
             "--" + name.replace("_", "-"),
             type=_positive,
@@ -140,6 +140,10 @@ def _add_limits(group: argparse._ArgumentGroup) -> None:
             default=getattr(defaults, name),
             help=f"{help_text} (default: %(default)s)",
         )
+
+
+def _add_limits(group: argparse._ArgumentGroup) -> None:
+    _add_numbers(group, _LIMITS_HELP, AppOptions())
     group.add_argument(
         "--no-introspection",
         dest="introspection",
@@ -160,18 +164,6 @@ _SERVER_HELP = {
     "max_headers": "most header fields a request may have (HTTP 431)",
     "idle_timeout": "seconds a silent connection is kept",
 }
-
-
-def _add_server_limits(group: argparse._ArgumentGroup) -> None:
-    defaults = ServerOptions()
-    for name, help_text in _SERVER_HELP.items():
-        group.add_argument(
-            "--" + name.replace("_", "-"),
-            type=_positive,
-            metavar="N",
-            default=getattr(defaults, name),
-            help=f"{help_text} (default: %(default)s)",
-        )
 
 
 def _server_options(args: argparse.Namespace) -> ServerOptions:

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from raw_http import read_answer
 from serve_process import SERVE, ServeProcess
 
 from pytest_logscale import FakeLogScale, ServerOptions
@@ -28,22 +29,6 @@ def request(token: str, *, close: bool = False) -> bytes:
         f"{'Connection: close' + chr(13) + chr(10) if close else ''}"
         f"Content-Length: {len(ME)}\r\n\r\n"
     ).encode() + ME
-
-
-def read_answer(sock: socket.socket) -> tuple[str, dict[str, str], bytes]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        part = sock.recv(65536)
-        assert part, f"the connection closed before a whole answer: {data!r}"
-        data += part
-    head, _, body = data.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    fields = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines)}
-    while len(body) < int(fields["content-length"]):
-        part = sock.recv(65536)
-        assert part
-        body += part
-    return status, fields, body
 
 
 def served(host: str, port: int, token: str, *, close: bool = False) -> socket.socket:

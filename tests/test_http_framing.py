@@ -7,12 +7,12 @@ after a request whose framing is doubtful is ever run.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import socket
 from typing import Any
 
 import pytest
+from raw_http import closed, read_answer
 
 from pytest_logscale import FakeLogScale
 
@@ -23,31 +23,6 @@ ME = json.dumps({"query": "{ currentUser { username } }"}).encode()
 
 def connect(server: FakeLogScale) -> socket.socket:
     return socket.create_connection((server.server.host, server.server.port), timeout=TIMEOUT)
-
-
-def read_answer(sock: socket.socket) -> tuple[str, dict[str, str], bytes]:
-    """One answer: its status line, its header fields (lower-case names) and its body."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        part = sock.recv(65536)
-        assert part, f"the connection closed before a whole answer: {data!r}"
-        data += part
-    head, _, body = data.partition(b"\r\n\r\n")
-    status, *lines = head.decode("latin-1").split("\r\n")
-    fields = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines)}
-    length = int(fields["content-length"])
-    while len(body) < length:
-        part = sock.recv(65536)
-        assert part
-        body += part
-    assert len(body) == length, "more bytes than the answer's length"
-    return status, fields, body
-
-
-def closed(sock: socket.socket) -> bool:
-    with contextlib.suppress(ConnectionResetError):
-        return sock.recv(65536) == b""
-    return True
 
 
 def refused(server: FakeLogScale, data: bytes, status_line: str) -> str:

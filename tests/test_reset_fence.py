@@ -11,8 +11,10 @@ import json
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from raw_http import read_answer
 
 from pytest_logscale import FakeLogScale, Fault
 
@@ -31,25 +33,10 @@ def _head(server: FakeLogScale, body: bytes, token: str) -> bytes:
     ).encode()
 
 
-def _answer(sock: socket.socket) -> tuple[str, dict[str, object]]:
-    """The status line and JSON body of one answer (Content-Length framed)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        part = sock.recv(65536)
-        assert part, f"the connection closed before an answer: {data!r}"
-        data += part
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    length = next(
-        int(v)
-        for k, _, v in (ln.partition(":") for ln in lines[1:])
-        if k.lower() == "content-length"
-    )
-    while len(rest) < length:
-        part = sock.recv(65536)
-        assert part
-        rest += part
-    return lines[0], json.loads(rest[:length])
+def json_answer(sock: socket.socket) -> tuple[str, dict[str, Any]]:
+    """The status line and JSON body of the next answer."""
+    status, _fields, body = read_answer(sock)
+    return status, json.loads(body)
 
 
 @contextmanager
@@ -81,9 +68,9 @@ def test_a_revocation_begun_before_a_reset_never_reaches_the_fresh_state(
     with held(logscale_server, REVOKE_ORGANIZATION, {"id": organization}) as sock:
         logscale_server.reset()
     with sock:
-        status, body = _answer(sock)
+        status, body = json_answer(sock)
     assert status == "HTTP/1.1 503 Service Unavailable"
-    assert STALE in body["errors"][0]["message"]  # type: ignore[index]
+    assert STALE in body["errors"][0]["message"]
     assert logscale_server.store.export_changes().sessions == ()
     assert len(logscale_server.journal) == 0
     answer = logscale_server.execute("{ currentUser { username } }")
@@ -102,7 +89,7 @@ def test_a_request_begun_before_a_reset_leaves_no_activity_in_the_fresh_state(
         logscale_server.reset()
         logscale_server.clock.advance(minutes=5)
     with sock:
-        status, _body = _answer(sock)
+        status, _body = json_answer(sock)
     assert status == "HTTP/1.1 503 Service Unavailable"
     assert logscale_server.store.session(session_id).last_activity_at == seeded
     assert len(logscale_server.journal) == 0
@@ -115,7 +102,7 @@ def test_a_request_begun_before_a_reset_uses_none_of_the_next_tests_faults(
         logscale_server.reset()
         rule = logscale_server.faults.add(Fault.status(500), times=1)
     with sock:
-        status, _body = _answer(sock)
+        status, _body = json_answer(sock)
     assert status == "HTTP/1.1 503 Service Unavailable"
     assert rule.fired == 0
     assert len(logscale_server.journal) == 0
@@ -133,7 +120,7 @@ def test_reseeding_or_loading_a_state_fences_requests_in_flight_too(
         else:
             logscale_server.load_state(state)
     with sock:
-        status, _body = _answer(sock)
+        status, _body = json_answer(sock)
     assert status == "HTTP/1.1 503 Service Unavailable"
     assert logscale_server.execute("{ currentUser { username } }")["data"] is not None
 
@@ -145,7 +132,7 @@ def test_a_request_held_without_a_reset_is_answered_and_journalled(
     with held(logscale_server, REVOKE_ORGANIZATION, {"id": organization}) as sock:
         pass
     with sock:
-        status, body = _answer(sock)
+        status, body = json_answer(sock)
     assert status == "HTTP/1.1 200 OK"
     assert body == {"data": {"revokeSession": True}}
     assert [e.operation_type for e in logscale_server.journal] == ["mutation"]
@@ -162,6 +149,6 @@ def test_in_flight_counts_requests_until_they_are_answered(logscale_server: Fake
     with held(logscale_server, "{ currentUser { username } }") as sock:
         assert logscale_server.app.in_flight.count == 1
     with sock:
-        _answer(sock)
+        json_answer(sock)
     assert logscale_server.app.in_flight.wait_for(0, TIMEOUT)
     assert not logscale_server.app.in_flight.wait_for(1, 0.01)
