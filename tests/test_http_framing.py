@@ -250,3 +250,64 @@ def test_expect_100_continue_with_a_body_over_the_limit_gets_413_without_continu
         status, fields, _body = read_answer(sock)
         assert status == "HTTP/1.1 413 Content Too Large"
         assert fields["connection"] == "close"
+
+
+# -- the rest of the framing errors ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("chunks", "why"),
+    [
+        (b"%x" % len(ME) + b";a=b" * 20_000 + b"\r\n" + ME + b"\r\n0\r\n\r\n", "too long"),
+        (b"%x\r\n%s\r\n0\r\nBad Trailer\r\n\r\n" % (len(ME), ME), "Name: value"),
+        (b"%x\r\n%s\r\n0\r\n%s\r\n" % (len(ME), ME, b"X-T: 1\r\n" * 101), "too many"),
+        (b"%x\r\n%s\r\n0\r\nX-T: " % (len(ME), ME) + b"t" * 70_000 + b"\r\n\r\n", "too long"),
+    ],
+    ids=["long-size-line", "bad-trailer", "many-trailers", "long-trailer"],
+)
+def test_chunk_lines_and_trailers_that_break_the_rules_are_refused(
+    logscale_server: FakeLogScale, chunks: bytes, why: str
+) -> None:
+    message = refused(logscale_server, chunked(logscale_server, chunks), "HTTP/1.1 400 Bad Request")
+    assert why in message
+
+
+def test_a_chunked_body_cut_short_by_the_client_is_refused(logscale_server: FakeLogScale) -> None:
+    with connect(logscale_server) as sock:
+        sock.sendall(chunked(logscale_server, b"%x\r\n%s" % (len(ME) + 10, ME)))
+        sock.shutdown(socket.SHUT_WR)
+        status, _fields, body = read_answer(sock)
+    assert status == "HTTP/1.1 400 Bad Request"
+    assert "ended inside a chunk" in json.loads(body)["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "words"),
+    [
+        ("Content-Length: \r\n", "HTTP/1.1 400 Bad Request", "empty"),
+        ("Content-Length: 1234567890123456\r\n", "HTTP/1.1 413 Content Too Large", "larger"),
+        ("Transfer-Encoding: chunked, chunked\r\n", "HTTP/1.1 400 Bad Request", "chunked, chunked"),
+    ],
+)
+def test_other_unclear_lengths_are_refused(
+    logscale_server: FakeLogScale, fields: str, status: str, words: str
+) -> None:
+    assert words in refused(logscale_server, post(logscale_server, fields, b""), status)
+
+
+def test_transfer_encoding_in_http_1_0_is_refused(logscale_server: FakeLogScale) -> None:
+    data = chunked(logscale_server, b"%x\r\n%s\r\n0\r\n\r\n" % (len(ME), ME))
+    data = data.replace(b"HTTP/1.1", b"HTTP/1.0", 1)
+    assert "HTTP/1.1" in refused(logscale_server, data, "HTTP/1.1 400 Bad Request")
+
+
+@pytest.mark.parametrize("part", [b"POST /graphql HTTP/1.1\r\nHost: x\r\n", b"POST /gra"])
+def test_a_client_that_leaves_inside_a_head_gets_nothing_and_harms_nothing(
+    logscale_server: FakeLogScale, part: bytes
+) -> None:
+    with connect(logscale_server) as sock:
+        sock.sendall(part)
+        sock.shutdown(socket.SHUT_WR)
+        assert closed(sock)
+    assert_owner_still_logged_in(logscale_server)
+    assert len(logscale_server.journal) == 1  # only the check's own request
