@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from raw_http import read_answer
 
-from pytest_logscale import FakeLogScale, Fault
+from pytest_logscale import FakeLogScale, Fault, RateLimit
 
 TIMEOUT = 10
 REVOKE_ORGANIZATION = (
@@ -106,6 +106,24 @@ def test_a_request_begun_before_a_reset_uses_none_of_the_next_tests_faults(
     assert status == "HTTP/1.1 503 Service Unavailable"
     assert rule.fired == 0
     assert len(logscale_server.journal) == 0
+
+
+def test_a_request_begun_before_a_reset_counts_in_none_of_the_next_tests_rate_limit(
+    logscale_server: FakeLogScale,
+) -> None:
+    with held(logscale_server, "{ currentUser { username } }") as sock:
+        logscale_server.reset()
+        logscale_server.rate_limit = RateLimit.per(1, minutes=1)
+    with sock:
+        status, _body = json_answer(sock)
+    assert status == "HTTP/1.1 503 Service Unavailable"
+    first, _ = logscale_server.post(
+        '{"query": "{ currentUser { id } }"}', token=logscale_server.token
+    )
+    again, _ = logscale_server.post(
+        '{"query": "{ currentUser { id } }"}', token=logscale_server.token
+    )
+    assert (first, again) == (200, 429)
 
 
 @pytest.mark.parametrize("how", ["reseed", "load_state"])
