@@ -98,7 +98,7 @@ class _Handler(WSGIRequestHandler):
         except FramingError as error:
             self._refuse(error.status, error.message)
             return
-        self._answer(length)
+        self._answer(head, length)
 
     def _adopt(self, head: RequestHead) -> None:
         """Take the head as the standard library's parser would have given it to Werkzeug."""
@@ -115,7 +115,7 @@ class _Handler(WSGIRequestHandler):
         else:
             self.close_connection = "keep-alive" not in connection
 
-    def _answer(self, length: int | None) -> None:
+    def _answer(self, head: RequestHead, length: int | None) -> None:
         """Run the app on the request; ``length`` None means a chunked body.
 
         When the app's body iterable raises ConnectionAbortedError (an injected
@@ -124,7 +124,7 @@ class _Handler(WSGIRequestHandler):
         """
         self.environ = environ = self.make_environ()
         stream: Any = self.rfile
-        if "100-continue" in _tokens(self.headers.get_all("Expect")):
+        if "100-continue" in head.tokens("Expect"):
             stream = _Continue(self.rfile, self.wfile)
         body: _CountingInput | ChunkedBody
         if length is None:
@@ -177,8 +177,8 @@ class _Handler(WSGIRequestHandler):
         if self.close_connection:
             lines.append("Connection: close\r\n")
         lines.append("\r\n")
-        head = "".join(lines).encode("latin-1")
-        self.wfile.write(head + payload if environ["REQUEST_METHOD"] != "HEAD" else head)
+        top = "".join(lines).encode("latin-1")
+        self.wfile.write(top + payload if environ["REQUEST_METHOD"] != "HEAD" else top)
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer ``status`` with a JSON error and close: nothing after this request can be read.
@@ -257,11 +257,6 @@ def _finish(body: _CountingInput | ChunkedBody) -> bool:
     except (OSError, ValueError):
         return False
     return body.done
-
-
-def _tokens(values: list[str] | None) -> list[str]:
-    """The comma-separated tokens of a header given any number of times, lower case."""
-    return [t.strip().lower() for t in ",".join(values or ()).split(",") if t.strip()]
 
 
 def _no_write(data: bytes) -> None:
