@@ -63,7 +63,8 @@ def assert_owner_still_logged_in(server: FakeLogScale) -> None:
         "Content-Length\t: {n}",
         ": no name",
         "Bad Name: x",
-        "X-Control: a\x01b",
+        "X-Nul: a\x00b",
+        "X-Cr: a\rb",
     ],
 )
 def test_a_header_line_that_does_not_parse_is_refused_and_hides_no_second_request(

@@ -19,7 +19,9 @@ __all__ = ["ChunkedBody", "ClientGone", "FramingError", "RequestHead", "body_len
 
 _TCHAR = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
 _REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e\x80-\xff]+) HTTP/([0-9])\.([0-9])")
-_FIELD_LINE = re.compile(rb"(" + _TCHAR + rb"+):[ \t]*([\t\x20-\x7e\x80-\xff]*?)[ \t]*")
+# A value may hold any byte but NUL, CR and LF: RFC 9110 (5.5) lets other control characters
+# through "for robustness", and the application answers them (a token with one is unknown).
+_FIELD_LINE = re.compile(rb"(" + _TCHAR + rb"+):[ \t]*([^\x00\r\n]*?)[ \t]*")
 _QUOTED = rb'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"'
 _CHUNK_EXTENSION = (
     rb"(?:[ \t]*;[ \t]*" + _TCHAR + rb"+(?:[ \t]*=[ \t]*(?:" + _TCHAR + rb"+|" + _QUOTED + rb"))?)"
@@ -123,7 +125,7 @@ def _field(raw: bytes) -> tuple[str, str]:
         raise FramingError(
             400,
             f"The header line {shown!r} is not 'Name: value' "
-            "(no white space before the colon, no control characters).",
+            "(no white space before the colon, no NUL, CR or LF).",
         )
     return field[1].decode("ascii"), field[2].decode("latin-1")
 
