@@ -74,9 +74,10 @@ def test_generated_queries_give_graphql_cores_answer_through_the_fast_path(
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
     )
-    @given(query=from_schema(SCHEMA_SDL, fields=["sessions", "currentUser", "user",
-                                                 "organization"]),
-           role=st.sampled_from(sorted(callers)))
+    @given(
+        query=from_schema(SCHEMA_SDL, fields=["sessions", "currentUser", "user", "organization"]),
+        role=st.sampled_from(sorted(callers)),
+    )
     def run(query: str, role: str) -> None:
         caller = callers[role]
         fast = fast_path_answer(fake, caller, query)
@@ -97,9 +98,7 @@ def test_generated_queries_give_graphql_cores_answer_through_the_fast_path(
 
 def fragment_bomb(k: int) -> str:
     """K fragments, each spreading the next twice, the last selecting ``id``: 2**K leaves."""
-    fragments = [
-        f"fragment F{i} on Session {{ ...F{i + 1} ...F{i + 1} }}" for i in range(k)
-    ]
+    fragments = [f"fragment F{i} on Session {{ ...F{i + 1} ...F{i + 1} }}" for i in range(k)]
     fragments.append(f"fragment F{k} on Session {{ id }}")
     return "{ sessions { results { ...F0 } } } " + " ".join(fragments)
 
@@ -208,7 +207,9 @@ def test_large_longs_and_non_ascii_text_reach_the_client_exactly() -> None:
             timeout=10,
         )
         assert response.headers["Content-Type"].startswith("application/json")
-        infos = [r["clientInfo"] for r in json.loads(response.content)["data"]["sessions"]["results"]]
+        infos = [
+            r["clientInfo"] for r in json.loads(response.content)["data"]["sessions"]["results"]
+        ]
         assert "Zürich 東京 \U0001f600 \u2028 \x7f" in infos
 
 

@@ -1,50 +1,86 @@
-"""A fast path for plain queries: the same result as graphql-core, without its per-field cost.
+"""A fast path for plain queries: graphql-core's exact result, without its per-field cost.
 
 graphql-core spends a few microseconds on every field of every object it
-returns; a page of 50 sessions with every field is over a thousand fields.
-For a query document that uses only plain fields (fragments on the same type
-allowed; no directives, no abstract types, no introspection), this module
-compiles the selection once into a tree of small functions: plain attributes
-are read directly, leaves are serialized by their own type, and only the
-schema's real resolvers are called, with the same ``info`` graphql-core builds.
+returns, and a page of 50 sessions with every field is over a thousand fields.
+For a query whose document has no directives and no abstract types, this module
+compiles the operation's selection once, with graphql-core's own field
+collection (``collect_fields``: fragments spread once per selection set, fields
+of one response key merged), into straight-line Python: one function per
+selected object, building its dict field by field. Plain attributes are read
+directly (the attribute named in :data:`~.resolvers.ATTRIBUTES` when Ariadne
+aliases the field), leaves are passed through when they already are their own
+output and coerced by their type otherwise, and the schema's real resolvers are
+called: those in :data:`~.resolvers.CONTEXT_ONLY` with an ``info`` that has only
+``context`` (reading anything else raises :class:`FastPathError`), the others
+with the ``info`` graphql-core builds. Within one request an object selected
+by plain leaves is completed once and copied where it appears again.
 
-Anything out of the ordinary, a null where the schema forbids it, a resolver
-that raises, a value that does not serialize, makes :meth:`FastPath.run`
-return None, and the caller runs graphql-core as usual, which produces the
-errors. Queries do not change the state, so running one twice is harmless;
-mutations always go to graphql-core.
+The rule stays in the resolvers: anything out of the ordinary (a null where the
+schema forbids it, a resolver that raises, a value that does not serialize)
+makes :meth:`FastPath.run` return None, and the caller runs graphql-core, which
+produces the errors. Queries do not change the state, so running one twice is
+harmless; mutations always go to graphql-core. Compiling is bounded: a document
+whose selection expands to more than ``max_fields`` compiled fields is left to
+graphql-core. On graphql-core 3.2, whose field collection differs, the fast path
+stays off and graphql-core runs every request.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+import keyword
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, final
 
+from ariadne import is_default_resolver
 from graphql import (
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
-    FragmentSpreadNode,
+    GraphQLBoolean,
+    GraphQLError,
     GraphQLField,
+    GraphQLID,
     GraphQLList,
+    GraphQLNamedType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     GraphQLSchema,
-    InlineFragmentNode,
-    SelectionSetNode,
-    get_named_type,
+    GraphQLString,
+    default_field_resolver,
     is_leaf_type,
+    visit,
 )
-from graphql.execution.executor import Executor
-from graphql.execution.values import get_argument_values
-from graphql.pyutils import Path, Undefined
+from graphql.language import Visitor
+from graphql.pyutils import Path, Undefined, is_iterable
 
 from .documents import Operation
+from .resolvers import ATTRIBUTES, CONTEXT_ONLY
 
-__all__ = ["FastPath"]
+try:  # graphql-core 3.3's field collection and executor
+    from graphql.execution.collect_fields import (
+        FieldDetails,
+        FragmentDetails,
+        collect_fields,
+        collect_subfields,
+    )
+    from graphql.execution.executor import Executor
+    from graphql.execution.values import VariableValues, get_argument_values
+except ImportError:  # pragma: no cover - graphql-core 3.2: graphql-core runs every request
+    SUPPORTED = False
+else:
+    SUPPORTED = True
+
+__all__ = ["SUPPORTED", "FastPath", "FastPathError"]
+
+#: Compiled fields a document may expand to before the fast path leaves it to graphql-core.
+DEFAULT_MAX_FIELDS = 10_000
+
+
+class FastPathError(RuntimeError):
+    """A bug of the fast path itself, never a client's doing: it must surface, not fall back."""
 
 
 class _Ineligible(Exception):
@@ -55,132 +91,26 @@ class _Fallback(Exception):
     """This run met something only graphql-core handles (an error, mostly)."""
 
 
-@dataclass(slots=True)
-class _Run:
-    executor: Executor[Any]
+@final
+class _ContextInfo:
+    """The ``info`` given to a resolver that reads only ``info.context``."""
 
+    __slots__ = ("_coordinate", "context")
 
-#: Built-in scalars whose output coercion returns a value of exactly this type unchanged.
-_EXACT: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
+    def __init__(self, context: Any, coordinate: str) -> None:
+        self.context, self._coordinate = context, coordinate
 
-#: Completes one resolved value: (value, run, path of the field) -> result.
-_Complete = Callable[[Any, _Run, "Path | None"], Any]
-
-
-def _attribute_of(field: GraphQLField, name: str) -> str | None:
-    """The attribute a default resolver reads, or None when the resolver is a real one."""
-    resolve = field.resolve
-    if resolve is None:
-        return name
-    if getattr(resolve, "_ariadne_alias_resolver", False):
-        attribute = inspect.getclosurevars(resolve).nonlocals.get("attr_name")
-        if isinstance(attribute, str) and "." not in attribute:
-            return attribute
-    return None
-
-
-class _Field:
-    __slots__ = (
-        "attribute",
-        "complete",
-        "definition",
-        "key",
-        "leaf",
-        "node",
-        "parent",
-        "resolve",
-        "takes_arguments",
-    )
-
-    def __init__(
-        self,
-        key: str,
-        node: FieldNode,
-        definition: GraphQLField,
-        parent: GraphQLObjectType,
-        complete: _Complete,
-    ) -> None:
-        self.key = key
-        self.node = node
-        self.definition = definition
-        self.parent = parent
-        self.complete = complete
-        self.attribute = _attribute_of(definition, node.name.value)
-        self.resolve = definition.resolve
-        self.leaf = is_leaf_type(get_named_type(definition.type))
-        self.takes_arguments = bool(definition.args or node.arguments)
-
-    def value(self, source: Any, mapping: bool, run: _Run, path: Path | None) -> Any:
-        attribute = self.attribute
-        if attribute is not None and not self.node.arguments:
-            value = source.get(attribute) if mapping else getattr(source, attribute, None)
-            if callable(value) or isinstance(value, Exception):
-                raise _Fallback
-            if self.leaf:  # the common case: no path needed below a plain leaf
-                return self.complete(value, run, None)
-            return self.complete(value, run, Path(path, self.key, self.parent.name))
-        field_path = Path(path, self.key, self.parent.name)
-        if self.resolve is None:
-            raise _Fallback  # a default resolver given arguments: a callable attribute
-        executor = run.executor
-        info = executor.build_resolve_info(self.definition, [self.node], self.parent, field_path)
-        arguments = (
-            get_argument_values(self.definition, self.node, executor.variable_values)
-            if self.takes_arguments
-            else {}
+    def __getattr__(self, name: str) -> Any:
+        raise FastPathError(
+            f"the resolver of {self._coordinate} read info.{name}, but it is declared to read"
+            " only info.context (resolvers.CONTEXT_ONLY)"
         )
-        try:
-            value = self.resolve(source, info, **arguments)
-        except Exception:
-            raise _Fallback from None
-        if isinstance(value, Exception):
-            raise _Fallback
-        return self.complete(value, run, field_path)
 
 
-class _Typename:
-    __slots__ = ("key", "name")
-
-    def __init__(self, key: str, name: str) -> None:
-        self.key, self.name = key, name
-
-    def value(self, source: Any, mapping: bool, run: _Run, path: Path | None) -> Any:
-        return self.name
-
-
-#: Values that are never callable nor an exception: a default resolver returns them as they are.
-_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
-
-#: Reads one field of a source: (source, source is a mapping, run, path of the source) -> value.
-_Read = Callable[[Any, bool, _Run, "Path | None"], Any]
-
-
-def _reader(field: Any) -> _Read:
-    """The fastest way to read one field: inline for a plain leaf attribute, else its method."""
-    if not isinstance(field, _Field) or field.attribute is None or field.node.arguments:
-        return field.value  # type: ignore[no-any-return]
-    if not field.leaf:
-        return field.value
-    attribute, complete = field.attribute, field.complete
-    kind = field.definition.type
-    nullable = not isinstance(kind, GraphQLNonNull)
-    inner = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
-    exact = _EXACT.get(getattr(inner, "name", ""))  # a value of this type is its own output
-
-    def read_leaf(source: Any, mapping: bool, run: _Run, path: Path | None) -> Any:
-        value = source.get(attribute) if mapping else getattr(source, attribute, None)
-        kind_of_value = type(value)
-        if kind_of_value is exact or (value is None and nullable):
-            return value
-        if kind_of_value not in _PLAIN and (callable(value) or isinstance(value, Exception)):
-            raise _Fallback
-        return complete(value, run, None)
-
-    return read_leaf
-
-
-def _serialized(coerce: Callable[[Any], Any], value: Any) -> Any:
-    """A leaf value serialized by its type; graphql-core reports the ones that do not serialize."""
+def _coerce(coerce: Callable[[Any], Any], value: Any) -> Any:
+    """A leaf value serialized by its type; graphql-core reports the ones that do not."""
+    if value is None or callable(value) or isinstance(value, Exception):
+        raise _Fallback  # a null where the schema forbids it, a method, an error
     try:
         coerced = coerce(value)
     except Exception:
@@ -190,148 +120,393 @@ def _serialized(coerce: Callable[[Any], Any], value: Any) -> Any:
     return coerced
 
 
+def _coerce_item(coerce: Callable[[Any], Any], nullable: bool, value: Any) -> Any:
+    return None if value is None and nullable else _coerce(coerce, value)
+
+
+def _not_object(value: Any) -> bool:
+    """Whether a value must go to graphql-core instead of completing as an object."""
+    return value is None or callable(value) or isinstance(value, Exception)
+
+
+#: Built-in scalars whose output coercion returns a value of exactly this class unchanged.
+_EXACT: dict[GraphQLNamedType, str] = {
+    GraphQLString: "str",
+    GraphQLID: "str",
+    GraphQLBoolean: "bool",
+}
+
+
+def _exact_class(kind: GraphQLNamedType) -> str | None:
+    """The class whose values a leaf type outputs as they are, if there is one."""
+    if kind in _EXACT:
+        return _EXACT[kind]
+    if isinstance(kind, GraphQLScalarType) and kind.coerce_output_value is getattr(
+        GraphQLScalarType, "serialize", None
+    ):
+        return "int"  # a scalar without a serializer passes values through: ints are the usual
+    return None
+
+
+class _NoDirectives(Visitor):
+    """Finds a directive anywhere in a document (field collection would depend on variables)."""
+
+    found = False
+
+    def enter_directive(self, *_args: Any) -> Any:
+        self.found = True
+        return self.BREAK
+
+
+@dataclass(slots=True)
+class _Site:
+    """A field whose resolver gets an ``info``: its definition, nodes and parent type."""
+
+    definition: GraphQLField
+    nodes: list[FieldNode]
+    parent: GraphQLObjectType
+
+
+@dataclass(slots=True)
+class _Plan:
+    """An operation compiled: the root function and what its generated code refers to."""
+
+    root: Callable[[Any, Any, Any], dict[str, Any]]
+    sites: list[_Site]
+    context_sites: list[str]
+    memos: int
+    source: str = field(repr=False)
+
+
+@final
+class _Request:
+    """What one run of a plan needs: the context, and graphql-core's executor when asked for."""
+
+    __slots__ = ("_arguments", "_build", "_executor", "cinfo", "context", "memos", "plan")
+
+    def __init__(self, plan: _Plan, context: Any, build: Callable[[], Any]) -> None:
+        self.plan, self.context, self._build = plan, context, build
+        self._executor: Any = None
+        self._arguments: dict[int, dict[str, Any]] = {}
+        self.cinfo = tuple(_ContextInfo(context, c) for c in plan.context_sites)
+        self.memos: list[dict[int, Any]] = [{} for _ in range(plan.memos)]
+
+    def executor(self) -> Any:
+        if self._executor is None:
+            executor = self._build()
+            if isinstance(executor, list):
+                raise _Fallback  # variables that do not fit: graphql-core reports them
+            self._executor = executor
+        return self._executor
+
+    def info(self, site: int, path: Path) -> Any:
+        """The ``info`` graphql-core would give the resolver at this site and path."""
+        s = self.plan.sites[site]
+        return self.executor().build_resolve_info(s.definition, s.nodes, s.parent, path)
+
+    def arguments(self, site: int) -> dict[str, Any]:
+        """The field's coerced arguments (the same for every object of this request)."""
+        found = self._arguments.get(site)
+        if found is None:
+            s = self.plan.sites[site]
+            try:
+                found = get_argument_values(
+                    s.definition, s.nodes[0], self.executor().variable_values
+                )
+            except GraphQLError:
+                raise _Fallback from None
+            self._arguments[site] = found
+        return found
+
+
 class _Compiler:
-    def __init__(self, schema: GraphQLSchema, document: DocumentNode) -> None:
-        self.schema = schema
+    """Turns one operation's selection into the source of one function per selected object."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        document: DocumentNode,
+        operation: Operation,
+        attributes: Mapping[str, Mapping[str, str]],
+        context_only: frozenset[tuple[str, str]],
+        max_fields: int,
+    ) -> None:
+        self.schema, self.operation = schema, operation.definition
+        self.attributes, self.context_only = attributes, context_only
         self.fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+            d.name.value: FragmentDetails(d)
+            for d in document.definitions
+            if isinstance(d, FragmentDefinitionNode)
         }
+        self.variables = VariableValues({}, {})
+        self.budget = max_fields
+        self.lines: list[str] = []
+        self.namespace: dict[str, Any] = {
+            "_Fallback": _Fallback,
+            "FastPathError": FastPathError,
+            "_Path": Path,
+            "_Mapping": Mapping,
+            "_coerce": _coerce,
+            "_coerce_item": _coerce_item,
+            "_not_object": _not_object,
+            "_is_iterable": is_iterable,
+        }
+        self.sites: list[_Site] = []
+        self.context_sites: list[str] = []
+        self.memos = 0
+        self.functions = 0
 
-    def selections(
-        self, selection_set: SelectionSetNode, parent: GraphQLObjectType
-    ) -> list[FieldNode]:
-        nodes: list[FieldNode] = []
-        for selection in selection_set.selections:
-            if selection.directives:
-                raise _Ineligible
-            if isinstance(selection, FieldNode):
-                nodes.append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                if condition is not None and condition.name.value != parent.name:
-                    raise _Ineligible
-                nodes += self.selections(selection.selection_set, parent)
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = self.fragments.get(selection.name.value)
-                if (
-                    fragment is None
-                    or getattr(selection, "arguments", None)
-                    or fragment.directives
-                    or fragment.type_condition.name.value != parent.name
-                ):
-                    raise _Ineligible
-                nodes += self.selections(fragment.selection_set, parent)
-            else:
-                raise _Ineligible
-        return nodes
+    def constant(self, value: Any) -> str:
+        name = f"k{len(self.namespace)}"
+        self.namespace[name] = value
+        return name
 
-    def object(self, selection_set: SelectionSetNode, parent: GraphQLObjectType) -> list[Any]:
-        fields: list[Any] = []
-        keys: set[str] = set()
-        for node in self.selections(selection_set, parent):
-            key = node.alias.value if node.alias else node.name.value
-            if key in keys:
-                raise _Ineligible  # graphql-core merges these; leave that to it
-            keys.add(key)
-            name = node.name.value
+    def plan(self, root: GraphQLObjectType) -> _Plan:
+        grouped = collect_fields(
+            self.schema, self.fragments, self.variables, root, self.operation
+        ).grouped_field_set
+        name, _flat, _path = self.object(root, grouped, root=True)
+        source = "\n".join(self.lines)
+        exec(
+            compile(source, f"<fast path: {self.operation.name or 'query'}>", "exec"),
+            self.namespace,
+        )
+        return _Plan(self.namespace[name], self.sites, self.context_sites, self.memos, source)
+
+    def object(
+        self,
+        parent: GraphQLObjectType,
+        grouped: Mapping[str, list[FieldDetails]],
+        root: bool = False,
+    ) -> tuple[str, bool, bool]:
+        """Compile one selected object: (function name, only plain leaves, needs its path)."""
+        if parent.is_type_of is not None:
+            raise _Ineligible
+        by_attribute: list[str] = []
+        by_key: list[str] = []
+        values: list[str] = []
+        flat, needs_path = True, False
+        for number, (key, details) in enumerate(grouped.items()):
+            self.budget -= 1
+            if self.budget < 0:
+                raise _Ineligible  # an expanded selection this large is graphql-core's to run
+            nodes = [detail.node for detail in details]
+            name = nodes[0].name.value
             if name == "__typename":
-                fields.append(_Typename(key, parent.name))
+                values.append(f"{key!r}: {parent.name!r}")
                 continue
             definition = parent.fields.get(name)
             if definition is None or name.startswith("__"):
-                raise _Ineligible
-            complete = self.completer(definition.type, node)
-            fields.append(_Field(key, node, definition, parent, complete))
-        return fields
+                raise _Ineligible  # introspection
+            value = f"v{number}"
+            read, as_mapping, plain, path = self.resolve(parent, key, definition, nodes, value)
+            complete, leaf, path_below = self.complete(definition.type, parent, key, nodes, value)
+            flat = flat and plain and leaf
+            needs_path = needs_path or path or path_below
+            by_attribute += read + complete
+            by_key += as_mapping + complete
+            values.append(f"{key!r}: {value}")
+        function = f"o{self.functions}"
+        self.functions += 1
+        result = "return {" + ", ".join(values) + "}"
+        self.lines += [
+            f"def {function}(src, rq, path):",
+            *([] if root else ["    if _not_object(src):", "        raise _Fallback"]),
+            "    if src.__class__ is dict or isinstance(src, _Mapping):",
+            *(f"        {line}" for line in by_key),
+            f"        {result}",
+            "    try:",
+            *(f"        {line}" for line in by_attribute),
+            "    except AttributeError:",
+            "        raise _Fallback from None",
+            f"    {result}",
+            "",
+        ]
+        return function, flat, needs_path
 
-    def completer(self, kind: GraphQLOutputType, node: FieldNode) -> _Complete:
-        if isinstance(kind, GraphQLNonNull) and is_leaf_type(kind.of_type):
-            coerce_required = kind.of_type.coerce_output_value
+    def resolve(
+        self,
+        parent: GraphQLObjectType,
+        key: str,
+        definition: GraphQLField,
+        nodes: list[FieldNode],
+        value: str,
+    ) -> tuple[list[str], list[str], bool, bool]:
+        """Lines reading one field from ``src`` as an object and as a mapping.
 
-            exact = _EXACT.get(kind.of_type.name)
+        Also whether it is a plain read (no resolver) and whether it needs the path.
+        """
+        name, resolve = nodes[0].name.value, definition.resolve
+        if is_default_resolver(resolve):
+            attribute = self.attributes.get(parent.name, {}).get(name)
+            if attribute is None:
+                if resolve is not None and resolve is not default_field_resolver:
+                    raise _Ineligible  # an alias the map does not name: never guess
+                attribute = name
+            if "." in attribute:
+                raise _Ineligible  # Ariadne reads dotted paths step by step
+            plain = attribute.isidentifier() and not keyword.iskeyword(attribute)
+            read = f"src.{attribute}" if plain else f"getattr(src, {attribute!r})"
+            return [f"{value} = {read}"], [f"{value} = src.get({attribute!r})"], True, False
+        coordinate = f"{parent.name}.{name}"
+        function = self.constant(resolve)
+        site = len(self.sites)
+        self.sites.append(_Site(definition, nodes, parent))
+        arguments = f", **rq.arguments({site})" if definition.args else ""
+        if (parent.name, name) in self.context_only:
+            info, path = f"rq.cinfo[{len(self.context_sites)}]", False
+            self.context_sites.append(coordinate)
+        else:
+            info, path = f"rq.info({site}, _Path(path, {key!r}, {parent.name!r}))", True
+        lines = [
+            "try:",
+            f"    {value} = {function}(src, {info}{arguments})",
+            "except FastPathError:",
+            "    raise",
+            "except Exception:",
+            "    raise _Fallback from None",
+        ]
+        return lines, lines, False, path
 
-            def required_leaf(value: Any, run: _Run, path: Path | None) -> Any:
-                if type(value) is exact:
-                    return value  # what the built-in scalar's coercion returns for it
-                if value is None:
-                    raise _Fallback
-                return _serialized(coerce_required, value)
-
-            return required_leaf
-        if isinstance(kind, GraphQLNonNull):
-            inner = self.completer(kind.of_type, node)
-
-            def non_null(value: Any, run: _Run, path: Path | None) -> Any:
-                if value is None:
-                    raise _Fallback
-                return inner(value, run, path)
-
-            return non_null
-        if isinstance(kind, GraphQLList):
-            item = self.completer(kind.of_type, node)
-
-            def listed(value: Any, run: _Run, path: Path | None) -> Any:
-                if value is None:
-                    return None
-                if isinstance(value, (str, Mapping)) or not isinstance(value, Iterable):
-                    raise _Fallback
-                return [item(entry, run, Path(path, i, None)) for i, entry in enumerate(value)]
-
-            return listed
-        if is_leaf_type(kind):
-            coerce = kind.coerce_output_value
-
-            exact_type = _EXACT.get(kind.name)
-
-            def leaf(value: Any, run: _Run, path: Path | None) -> Any:
-                if value is None or type(value) is exact_type:
-                    return value
-                return _serialized(coerce, value)
-
-            return leaf
-        if isinstance(kind, GraphQLObjectType) and kind.is_type_of is None:
-            if node.selection_set is None:
-                raise _Ineligible
-            readers = [
-                (field.key, _reader(field)) for field in self.object(node.selection_set, kind)
-            ]
-
-            def complete_object(value: Any, run: _Run, path: Path | None) -> Any:
-                if value is None:
-                    return None
-                if isinstance(value, Exception):
-                    raise _Fallback
-                mapping = isinstance(value, Mapping)
-                return {key: read(value, mapping, run, path) for key, read in readers}
-
-            return complete_object
+    def complete(
+        self,
+        kind: GraphQLOutputType,
+        parent: GraphQLObjectType,
+        key: str,
+        nodes: list[FieldNode],
+        value: str,
+    ) -> tuple[list[str], bool, bool]:
+        """Lines completing ``value`` as its type; whether it is a leaf; whether it needs path."""
+        nullable = not isinstance(kind, GraphQLNonNull)
+        inner = kind.of_type if isinstance(kind, GraphQLNonNull) else kind
+        if is_leaf_type(inner):
+            coerce = self.constant(inner.coerce_output_value)
+            exact = _exact_class(inner)
+            test = f"{value}.__class__ is not {exact}" if exact else "True"
+            if nullable:
+                test = f"{value} is not None and {test}"
+            if test == "True":
+                return [f"{value} = _coerce({coerce}, {value})"], True, False
+            return [f"if {test}:", f"    {value} = _coerce({coerce}, {value})"], True, False
+        guard = f"if {value} is not None:" if nullable else "if True:"
+        if isinstance(inner, GraphQLObjectType):
+            function, flat, path = self.object(inner, self.subfields(inner, nodes))
+            here = f"_Path(path, {key!r}, {parent.name!r})" if path else "None"
+            if not flat or path:
+                return [guard, f"    {value} = {function}({value}, rq, {here})"], False, path
+            memo = self.memos  # an object of plain leaves: completed once per request
+            self.memos += 1
+            return (
+                [
+                    guard,
+                    f"    m = rq.memos[{memo}]",
+                    f"    h = m.get(id({value}))",
+                    "    if h is None:",
+                    f"        h = m[id({value})] = ({value}, {function}({value}, rq, None))",
+                    f"    {value} = h[1].copy()",
+                ],
+                False,
+                False,
+            )
+        if isinstance(inner, GraphQLList):
+            lines, path = self.complete_list(inner, parent, key, nodes, value, guard)
+            return lines, False, path
         raise _Ineligible  # interfaces and unions
 
+    def complete_list(
+        self,
+        kind: GraphQLList[Any],
+        parent: GraphQLObjectType,
+        key: str,
+        nodes: list[FieldNode],
+        value: str,
+        guard: str,
+    ) -> tuple[list[str], bool]:
+        """Lines completing a list of leaves or objects; whether they need the path."""
+        item = kind.of_type
+        nullable = not isinstance(item, GraphQLNonNull)
+        inner = item.of_type if isinstance(item, GraphQLNonNull) else item
+        check = [
+            guard,
+            f"    if {value}.__class__ is not list and not _is_iterable({value}):",
+            "        raise _Fallback",
+        ]
+        if is_leaf_type(inner):
+            coerce = self.constant(inner.coerce_output_value)
+            line = f"    {value} = [_coerce_item({coerce}, {nullable}, x) for x in {value}]"
+            return [*check, line], False
+        if not isinstance(inner, GraphQLObjectType):
+            raise _Ineligible  # lists of lists, interfaces and unions
+        function, _flat, path = self.object(inner, self.subfields(inner, nodes))
+        call = f"{function}(x, rq, _Path(fp, i, None))" if path else f"{function}(x, rq, None)"
+        if nullable:
+            call = f"None if x is None else {call}"
+        if path:
+            return [
+                *check,
+                f"    fp = _Path(path, {key!r}, {parent.name!r})",
+                f"    {value} = [{call} for i, x in enumerate({value})]",
+            ], True
+        return [*check, f"    {value} = [{call} for x in {value}]"], False
 
+    def subfields(
+        self, kind: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> Mapping[str, list[FieldDetails]]:
+        details = [FieldDetails(node, None) for node in nodes]
+        return collect_subfields(
+            self.schema, self.fragments, self.variables, self.operation, kind, details
+        ).grouped_field_set
+
+
+@final
 class FastPath:
     """Run plain query operations of a validated document without graphql-core's executor.
 
-    An operation's compiled plan is kept in the operation's own ``memo``, so it
-    lives exactly as long as the prepared document the :class:`DocumentCache`
-    keeps (and no longer, for the long documents it does not keep).
+    ``attributes`` names the record attribute of each field Ariadne aliases,
+    ``context_only`` the resolvers that read only ``info.context`` (both default
+    to this package's schema). A document expanding to more than ``max_fields``
+    compiled fields is left to graphql-core. An operation's compiled plan is kept
+    in the operation's own ``memo``, so it lives exactly as long as the prepared
+    document the :class:`~.documents.DocumentCache` keeps.
     """
 
-    def __init__(self, schema: GraphQLSchema) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        *,
+        attributes: Mapping[str, Mapping[str, str]] | None = None,
+        context_only: frozenset[tuple[str, str]] | None = None,
+        max_fields: int = DEFAULT_MAX_FIELDS,
+    ) -> None:
         self._schema = schema
+        self._attributes = ATTRIBUTES if attributes is None else attributes
+        self._context_only = CONTEXT_ONLY if context_only is None else context_only
+        self._max_fields = max_fields
 
-    def _plan(self, document: DocumentNode, operation: Operation) -> list[Any] | None:
+    def compile(self, document: DocumentNode, operation: Operation) -> _Plan | None:
+        """The operation's compiled plan, or None when graphql-core must run it."""
         if self in operation.memo:
-            plan: list[Any] | None = operation.memo[self]
+            plan: _Plan | None = operation.memo[self]
             return plan
         plan = None
         root = self._schema.query_type
-        definition = operation.definition
-        if operation.type == "query" and root is not None and not definition.directives:
-            try:
-                plan = _Compiler(self._schema, document).object(definition.selection_set, root)
-            except _Ineligible:
-                plan = None
-        operation.memo[self] = plan  # plans are this schema's: kept per fast path
+        if SUPPORTED and operation.type == "query" and root is not None:
+            finder = _NoDirectives()
+            visit(document, finder)
+            if not finder.found:
+                compiler = _Compiler(
+                    self._schema,
+                    document,
+                    operation,
+                    self._attributes,
+                    self._context_only,
+                    self._max_fields,
+                )
+                try:
+                    plan = compiler.plan(root)
+                except _Ineligible:
+                    plan = None
+        operation.memo[self] = plan  # plans are this fast path's: kept per instance
         return plan
 
     def run(
@@ -342,16 +517,14 @@ class FastPath:
         context: Any,
     ) -> dict[str, Any] | None:
         """The ``data`` of the result, or None when graphql-core must run this request."""
-        plan = self._plan(document, operation)
+        plan = self.compile(document, operation)
         if plan is None:
             return None
-        executor = Executor.build(self._schema, document, None, context, variables, operation.name)
-        if isinstance(executor, list):
-            return None  # variables that do not fit: graphql-core reports them
-        run = _Run(executor)
+
+        def build() -> Any:
+            return Executor.build(self._schema, document, None, context, variables, operation.name)
+
         try:
-            return {field.key: field.value(None, False, run, None) for field in plan}
+            return plan.root(None, _Request(plan, context, build), None)
         except _Fallback:
-            return None
-        except Exception:
             return None

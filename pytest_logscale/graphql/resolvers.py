@@ -33,7 +33,14 @@ from ..domain.records import (
 )
 from ..domain.store import Caller, SessionQuery, Store
 
-__all__ = ["SCHEMA_SDL", "Context", "build_schema", "default_session_query"]
+__all__ = [
+    "ATTRIBUTES",
+    "CONTEXT_ONLY",
+    "SCHEMA_SDL",
+    "Context",
+    "build_schema",
+    "default_session_query",
+]
 
 
 def _organization_action_sdl() -> str:
@@ -219,9 +226,6 @@ def _update_settings(_obj: None, info: Info, input: dict[str, int]) -> Organizat
 # -- objects --------------------------------------------------------------------------------
 
 session_type = ObjectType("Session")
-session_type.set_alias("clientInfo", "client_info")
-session_type.set_alias("createdAt", "created_at")
-session_type.set_alias("lastActivityAt", "last_activity_at")
 
 
 @session_type.field("user")
@@ -246,13 +250,40 @@ _USER_FIELDS = (
     ("stateCode", "state_code"),
 )
 
+#: Fields read from a record attribute of another name, per type (bound with ``set_alias``;
+#: the fast path reads the same attributes).
+ATTRIBUTES: dict[str, dict[str, str]] = {
+    "Session": {
+        "clientInfo": "client_info",
+        "createdAt": "created_at",
+        "lastActivityAt": "last_activity_at",
+    },
+    "User": dict((*_USER_FIELDS, ("displayName", "display_name"), ("isOrgRoot", "is_org_root"))),
+    "Account": dict((*_USER_FIELDS, ("isOrganizationRoot", "is_org_root"))),
+    "Organization": {"createdAt": "created_at"},
+}
+
+#: Resolvers that read nothing of ``info`` but ``info.context``: the fast path gives them an
+#: ``info`` holding only the context, and fails loudly if one reads anything else.
+CONTEXT_ONLY: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("Query", "sessions"),
+        ("Query", "currentUser"),
+        ("Query", "viewer"),
+        ("Query", "validateAccessTokenV2"),
+        ("Query", "user"),
+        ("Query", "organization"),
+        ("Session", "user"),
+        ("Session", "isCurrentSession"),
+        ("User", "allowedOrganizationActions"),
+        ("Account", "currentOrganization"),
+        ("Organization", "configs"),
+        ("Organization", "isActionAllowed"),
+        ("OrganizationConfigs", "session"),
+    }
+)
+
 user_type = ObjectType("User")
-for _field, _attribute in (
-    *_USER_FIELDS,
-    ("displayName", "display_name"),
-    ("isOrgRoot", "is_org_root"),
-):
-    user_type.set_alias(_field, _attribute)
 
 
 @user_type.field("allowedOrganizationActions")
@@ -261,8 +292,6 @@ def _allowed_actions(user: User, _info: Info) -> list[str]:
 
 
 account_type = ObjectType("Account")  # the caller's own User record, under LogScale's names
-for _field, _attribute in (*_USER_FIELDS, ("isOrganizationRoot", "is_org_root")):
-    account_type.set_alias(_field, _attribute)
 
 
 @account_type.field("currentOrganization")
@@ -271,7 +300,9 @@ def _current_organization(user: User, info: Info) -> Organization:
 
 
 organization_type = ObjectType("Organization")
-organization_type.set_alias("createdAt", "created_at")
+for _object_type in (session_type, user_type, account_type, organization_type):
+    for _field, _attribute in ATTRIBUTES[_object_type.name].items():
+        _object_type.set_alias(_field, _attribute)
 
 
 @organization_type.field("configs")
