@@ -214,9 +214,12 @@ def test_large_longs_and_non_ascii_text_reach_the_client_exactly() -> None:
 
 
 def test_an_answer_echoing_a_lone_surrogate_is_still_json() -> None:
-    """json.loads takes an escaped lone surrogate; the answer echoing it must stay valid JSON."""
+    """json.loads takes an escaped lone surrogate; an error echoing it must stay valid JSON."""
     with FakeLogScale(SeedOptions(seed=11)) as fake:
-        body = b'{"query": "{ currentUser { id } }", "operationName": "x\\ud800"}'
+        body = (
+            b'{"query": "query($s: Sessions__SortBy) { sessions(sortBy: $s) { totalResults } }",'
+            b' "variables": {"s": "x\\ud800"}}'
+        )
         response = requests.post(
             fake.graphql_url,
             data=body,
@@ -224,4 +227,5 @@ def test_an_answer_echoing_a_lone_surrogate_is_still_json() -> None:
             timeout=10,
         )
         assert response.status_code == 400
-        assert "no operation named" in json.loads(response.content)["errors"][0]["message"]
+        message = json.loads(response.content)["errors"][0]["message"]
+        assert "'x\ud800' does not exist in 'Sessions__SortBy'" in message
