@@ -124,9 +124,21 @@ def _coerce_item(coerce: Callable[[Any], Any], nullable: bool, value: Any) -> An
     return None if value is None and nullable else _coerce(coerce, value)
 
 
-def _not_object(value: Any) -> bool:
-    """Whether a value must go to graphql-core instead of completing as an object."""
-    return value is None or callable(value) or isinstance(value, Exception)
+#: How the generated code reads a source of each class: 0 attributes, 1 a mapping, 2 not at all.
+_KINDS: dict[type, int] = {dict: 1}
+_MAX_KINDS = 1024  # classes remembered; a class beyond them is looked at every time
+
+
+def _kind(value: Any) -> int:
+    """How to read the fields of ``value`` (by its class alone: callable and Exception are too)."""
+    kind = (
+        2
+        if value is None or callable(value) or isinstance(value, Exception)
+        else int(isinstance(value, Mapping))
+    )
+    if len(_KINDS) < _MAX_KINDS:
+        _KINDS[value.__class__] = kind
+    return kind
 
 
 #: Built-in scalars whose output coercion returns a value of exactly this class unchanged.
@@ -245,10 +257,10 @@ class _Compiler:
             "_Fallback": _Fallback,
             "FastPathError": FastPathError,
             "_Path": Path,
-            "_Mapping": Mapping,
             "_coerce": _coerce,
             "_coerce_item": _coerce_item,
-            "_not_object": _not_object,
+            "_kinds": _KINDS,
+            "_kind": _kind,
             "_is_iterable": is_iterable,
         }
         self.sites: list[_Site] = []
@@ -311,8 +323,19 @@ class _Compiler:
         result = "return {" + ", ".join(values) + "}"
         self.lines += [
             f"def {function}(src, rq, path):",
-            *([] if root else ["    if _not_object(src):", "        raise _Fallback"]),
-            "    if src.__class__ is dict or isinstance(src, _Mapping):",
+            # the root value is None: the attribute branch (an attribute of None falls back)
+            "    kind = 0" if root else "    kind = _kinds.get(src.__class__)",
+            *(
+                []
+                if root
+                else [
+                    "    if kind is None:",
+                    "        kind = _kind(src)",
+                    "    if kind == 2:",
+                    "        raise _Fallback  # null, a method or an error: graphql-core's to do",
+                ]
+            ),
+            "    if kind:",
             *(f"        {line}" for line in by_key),
             f"        {result}",
             "    try:",
