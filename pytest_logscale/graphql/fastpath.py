@@ -290,8 +290,14 @@ class _Compiler:
         parent: GraphQLObjectType,
         grouped: Mapping[str, list[FieldDetails]],
         root: bool = False,
+        loop: bool | None = None,
     ) -> tuple[str, bool, bool]:
-        """Compile one selected object: (function name, only plain leaves, needs its path)."""
+        """Compile one selected object: (function name, only plain leaves, needs its path).
+
+        The function is ``o<n>(src, rq, path)`` building one dict, or with ``loop`` (True:
+        items may be null, False: they may not) ``l<n>(items, rq, path)`` building the list of
+        them in one loop, with no call per item.
+        """
         if parent.is_type_of is not None:
             raise _Ineligible
         by_attribute: list[str] = []
@@ -318,31 +324,54 @@ class _Compiler:
             by_attribute += read + complete
             by_key += as_mapping + complete
             values.append(f"{key!r}: {value}")
-        function = f"o{self.functions}"
+        built = "{" + ", ".join(values) + "}"
+        function = f"{'o' if loop is None else 'l'}{self.functions}"
         self.functions += 1
-        result = "return {" + ", ".join(values) + "}"
-        self.lines += [
-            f"def {function}(src, rq, path):",
+        body = [
+            "cinfo, memos = rq.cinfo, rq.memos",
             # the root value is None: the attribute branch (an attribute of None falls back)
-            "    kind = 0" if root else "    kind = _kinds.get(src.__class__)",
+            "kind = 0" if root else "kind = _kinds.get(src.__class__)",
             *(
                 []
                 if root
                 else [
-                    "    if kind is None:",
-                    "        kind = _kind(src)",
-                    "    if kind == 2:",
-                    "        raise _Fallback  # null, a method or an error: graphql-core's to do",
+                    "if kind is None:",
+                    "    kind = _kind(src)",
+                    "if kind == 2:",
+                    "    raise _Fallback  # null, a method or an error: graphql-core's to do",
                 ]
             ),
-            "    if kind:",
-            *(f"        {line}" for line in by_key),
-            f"        {result}",
+            "if kind:",
+            *(f"    {line}" for line in by_key),
+            "else:",
             "    try:",
             *(f"        {line}" for line in by_attribute),
             "    except AttributeError:",
             "        raise _Fallback from None",
-            f"    {result}",
+        ]
+        if loop is None:
+            self.lines += [
+                f"def {function}(src, rq, path):",
+                *(f"    {line}" for line in body),
+                f"    return {built}",
+                "",
+            ]
+            return function, flat, needs_path
+        items = "for i, src in enumerate(items):" if needs_path else "for src in items:"
+        self.lines += [
+            f"def {function}(items, rq, listed):",
+            "    out = []",
+            "    append = out.append",
+            f"    {items}",
+            *(["        path = _Path(listed, i, None)"] if needs_path else []),
+            *(
+                ["        if src is None:", "            append(None)", "            continue"]
+                if loop
+                else []
+            ),
+            *(f"        {line}" for line in body),
+            f"        append({built})",
+            "    return out",
             "",
         ]
         return function, flat, needs_path
@@ -377,7 +406,7 @@ class _Compiler:
         self.sites.append(_Site(definition, nodes, parent))
         arguments = f", **rq.arguments({site})" if definition.args else ""
         if (parent.name, name) in self.context_only:
-            info, path = f"rq.cinfo[{len(self.context_sites)}]", False
+            info, path = f"cinfo[{len(self.context_sites)}]", False
             self.context_sites.append(coordinate)
         else:
             info, path = f"rq.info({site}, _Path(path, {key!r}, {parent.name!r}))", True
@@ -460,17 +489,9 @@ class _Compiler:
             return [*check, line], False
         if not isinstance(inner, GraphQLObjectType):
             raise _Ineligible  # lists of lists, interfaces and unions
-        function, _flat, path = self.object(inner, self.subfields(inner, nodes))
-        call = f"{function}(x, rq, _Path(fp, i, None))" if path else f"{function}(x, rq, None)"
-        if nullable:
-            call = f"None if x is None else {call}"
-        if path:
-            return [
-                *check,
-                f"    fp = _Path(path, {key!r}, {parent.name!r})",
-                f"    {value} = [{call} for i, x in enumerate({value})]",
-            ], True
-        return [*check, f"    {value} = [{call} for x in {value}]"], False
+        function, _flat, path = self.object(inner, self.subfields(inner, nodes), loop=nullable)
+        here = f"_Path(path, {key!r}, {parent.name!r})" if path else "None"
+        return [*check, f"    {value} = {function}({value}, rq, {here})"], path
 
     def subfields(
         self, kind: GraphQLObjectType, nodes: list[FieldNode]
