@@ -28,7 +28,7 @@ stays off and graphql-core runs every request.
 from __future__ import annotations
 
 import keyword
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, final
 
@@ -49,11 +49,12 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
+    VariableDefinitionNode,
     default_field_resolver,
     is_leaf_type,
     visit,
 )
-from graphql.language import Visitor
+from graphql.language import DirectiveNode, Node, VariableNode, Visitor
 from graphql.pyutils import Path, Undefined, is_iterable
 
 from .documents import Operation
@@ -67,7 +68,11 @@ try:  # graphql-core 3.3's field collection and executor
         collect_subfields,
     )
     from graphql.execution.executor import Executor
-    from graphql.execution.values import VariableValues, get_argument_values
+    from graphql.execution.values import (
+        VariableValues,
+        get_argument_values,
+        get_variable_values,
+    )
 except ImportError:  # pragma: no cover - graphql-core 3.2: graphql-core runs every request
     SUPPORTED = False
 else:
@@ -160,14 +165,28 @@ def _exact_class(kind: GraphQLNamedType) -> str | None:
     return None
 
 
-class _NoDirectives(Visitor):
-    """Finds a directive anywhere in a document (field collection would depend on variables)."""
+class _Finder(Visitor):
+    """Finds a node of one kind anywhere below a node."""
 
-    found = False
+    def __init__(self, kind: type[Node]) -> None:
+        super().__init__()
+        self.kind, self.found = kind, False
 
-    def enter_directive(self, *_args: Any) -> Any:
-        self.found = True
-        return self.BREAK
+    def enter(self, node: Node, *_args: Any) -> Any:
+        if isinstance(node, self.kind):
+            self.found = True
+            return self.BREAK
+        return None
+
+
+def _contains(node: Node, kind: type[Node]) -> bool:
+    finder = _Finder(kind)
+    visit(node, finder)
+    return finder.found
+
+
+#: Argument values a resolver may be given again and again: none of them can be changed.
+_IMMUTABLE = (str, int, float, bool, type(None))
 
 
 @dataclass(slots=True)
@@ -184,6 +203,8 @@ class _Plan:
     """An operation compiled: the root function and what its generated code refers to."""
 
     root: Callable[[Any, Any, Any], dict[str, Any]]
+    schema: GraphQLSchema
+    variable_definitions: Sequence[VariableDefinitionNode]
     sites: list[_Site]
     context_sites: list[str]
     memos: int
@@ -194,11 +215,28 @@ class _Plan:
 class _Request:
     """What one run of a plan needs: the context, and graphql-core's executor when asked for."""
 
-    __slots__ = ("_arguments", "_build", "_executor", "cinfo", "context", "memos", "plan")
+    __slots__ = (
+        "_arguments",
+        "_build",
+        "_executor",
+        "_raw",
+        "_variables",
+        "cinfo",
+        "context",
+        "memos",
+        "plan",
+    )
 
-    def __init__(self, plan: _Plan, context: Any, build: Callable[[], Any]) -> None:
-        self.plan, self.context, self._build = plan, context, build
+    def __init__(
+        self,
+        plan: _Plan,
+        context: Any,
+        variables: dict[str, Any] | None,
+        build: Callable[[], Any],
+    ) -> None:
+        self.plan, self.context, self._raw, self._build = plan, context, variables, build
         self._executor: Any = None
+        self._variables: VariableValues | None = None
         self._arguments: dict[int, dict[str, Any]] = {}
         self.cinfo = tuple(_ContextInfo(context, c) for c in plan.context_sites)
         self.memos: list[dict[int, Any]] = [{} for _ in range(plan.memos)]
@@ -220,11 +258,16 @@ class _Request:
         """The field's coerced arguments (the same for every object of this request)."""
         found = self._arguments.get(site)
         if found is None:
+            if self._variables is None:
+                coerced = get_variable_values(
+                    self.plan.schema, self.plan.variable_definitions, self._raw or {}
+                )
+                if isinstance(coerced, list):
+                    raise _Fallback  # variables that do not fit: graphql-core reports them
+                self._variables = coerced
             s = self.plan.sites[site]
             try:
-                found = get_argument_values(
-                    s.definition, s.nodes[0], self.executor().variable_values
-                )
+                found = get_argument_values(s.definition, s.nodes[0], self._variables)
             except GraphQLError:
                 raise _Fallback from None
             self._arguments[site] = found
@@ -283,7 +326,15 @@ class _Compiler:
             compile(source, f"<fast path: {self.operation.name or 'query'}>", "exec"),
             self.namespace,
         )
-        return _Plan(self.namespace[name], self.sites, self.context_sites, self.memos, source)
+        return _Plan(
+            self.namespace[name],
+            self.schema,
+            self.operation.variable_definitions or (),
+            self.sites,
+            self.context_sites,
+            self.memos,
+            source,
+        )
 
     def object(
         self,
@@ -404,7 +455,16 @@ class _Compiler:
         function = self.constant(resolve)
         site = len(self.sites)
         self.sites.append(_Site(definition, nodes, parent))
-        arguments = f", **rq.arguments({site})" if definition.args else ""
+        arguments = ""
+        if definition.args:
+            arguments = f", **rq.arguments({site})"
+            if not _contains(nodes[0], VariableNode):  # the same for every request: work out once
+                try:
+                    fixed = get_argument_values(definition, nodes[0], self.variables)
+                except GraphQLError:
+                    fixed = None
+                if fixed is not None and all(type(v) in _IMMUTABLE for v in fixed.values()):
+                    arguments = f", **{self.constant(fixed)}"  # unpacked: resolvers get a copy
         if (parent.name, name) in self.context_only:
             info, path = f"cinfo[{len(self.context_sites)}]", False
             self.context_sites.append(coordinate)
@@ -534,22 +594,25 @@ class FastPath:
             return plan
         plan = None
         root = self._schema.query_type
-        if SUPPORTED and operation.type == "query" and root is not None:
-            finder = _NoDirectives()
-            visit(document, finder)
-            if not finder.found:
-                compiler = _Compiler(
-                    self._schema,
-                    document,
-                    operation,
-                    self._attributes,
-                    self._context_only,
-                    self._max_fields,
-                )
-                try:
-                    plan = compiler.plan(root)
-                except _Ineligible:
-                    plan = None
+        # @skip and @include would make the selection depend on the variables
+        if (
+            SUPPORTED
+            and operation.type == "query"
+            and root is not None
+            and not _contains(document, DirectiveNode)
+        ):
+            compiler = _Compiler(
+                self._schema,
+                document,
+                operation,
+                self._attributes,
+                self._context_only,
+                self._max_fields,
+            )
+            try:
+                plan = compiler.plan(root)
+            except _Ineligible:
+                plan = None
         operation.memo[self] = plan  # plans are this fast path's: kept per instance
         return plan
 
@@ -569,6 +632,6 @@ class FastPath:
             return Executor.build(self._schema, document, None, context, variables, operation.name)
 
         try:
-            return plan.root(None, _Request(plan, context, build), None)
+            return plan.root(None, _Request(plan, context, variables, build), None)
         except _Fallback:
             return None
