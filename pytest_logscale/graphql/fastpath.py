@@ -379,7 +379,6 @@ class _Compiler:
         function = f"{'o' if loop is None else 'l'}{self.functions}"
         self.functions += 1
         body = [
-            "cinfo, memos = rq.cinfo, rq.memos",
             # the root value is None: the attribute branch (an attribute of None falls back)
             "kind = 0" if root else "kind = _kinds.get(src.__class__)",
             *(
@@ -403,6 +402,7 @@ class _Compiler:
         if loop is None:
             self.lines += [
                 f"def {function}(src, rq, path):",
+                "    cinfo, memos = rq.cinfo, rq.memos",
                 *(f"    {line}" for line in body),
                 f"    return {built}",
                 "",
@@ -411,6 +411,7 @@ class _Compiler:
         items = "for i, src in enumerate(items):" if needs_path else "for src in items:"
         self.lines += [
             f"def {function}(items, rq, listed):",
+            "    cinfo, memos = rq.cinfo, rq.memos",
             "    out = []",
             "    append = out.append",
             f"    {items}",
@@ -511,7 +512,7 @@ class _Compiler:
             return (
                 [
                     guard,
-                    f"    m = rq.memos[{memo}]",
+                    f"    m = memos[{memo}]",
                     f"    h = m.get(id({value}))",
                     "    if h is None:",
                     f"        h = m[id({value})] = ({value}, {function}({value}, rq, None))",
