@@ -25,10 +25,14 @@ from hypothesis_graphql import from_schema
 
 from pytest_logscale import FakeLogScale
 from pytest_logscale.domain.store import Caller
+from pytest_logscale.graphql import fastpath
 from pytest_logscale.graphql.documents import DocumentCache
-from pytest_logscale.graphql.fastpath import FastPath, FastPathError
+from pytest_logscale.graphql.fastpath import SUPPORTED, FastPath, FastPathError
 from pytest_logscale.graphql.resolvers import SCHEMA_SDL, Context
 from pytest_logscale.seeding import SeedOptions
+
+#: graphql-core 3.2's field collection differs: there the fast path stays off (tested below).
+needs_fast_path = pytest.mark.skipif(not SUPPORTED, reason="the fast path needs graphql-core 3.3")
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +62,7 @@ def fast_path_answer(fake: FakeLogScale, caller: Caller, query: str) -> dict[str
 # -- differential: the fast path against plain graphql-core ------------------------------------
 
 
+@needs_fast_path
 def test_generated_queries_give_graphql_cores_answer_through_the_fast_path(
     fake: FakeLogScale,
 ) -> None:
@@ -103,6 +108,7 @@ def fragment_bomb(k: int) -> str:
     return "{ sessions { results { ...F0 } } } " + " ".join(fragments)
 
 
+@needs_fast_path
 @pytest.mark.parametrize("k", [20, 30])
 def test_a_fragment_bomb_is_compiled_and_answered_promptly(fake: FakeLogScale, k: int) -> None:
     query = fragment_bomb(k)
@@ -150,6 +156,7 @@ def run_toy(fast: FastPath, schema: Any, query: str) -> Any:
     return fast.run(prepared.document, operation, {}, "ctx")
 
 
+@needs_fast_path
 def test_a_resolver_given_a_context_only_info_that_reads_more_is_a_loud_bug() -> None:
     schema = toy_schema(owner_reads_path=True)
     fast = FastPath(
@@ -161,6 +168,7 @@ def test_a_resolver_given_a_context_only_info_that_reads_more_is_a_loud_bug() ->
         run_toy(fast, schema, "{ things { id owner } }")
 
 
+@needs_fast_path
 def test_context_only_resolvers_get_the_context() -> None:
     schema = toy_schema(owner_reads_path=False)
     fast = FastPath(
@@ -177,12 +185,49 @@ def test_context_only_resolvers_get_the_context() -> None:
     }
 
 
+@needs_fast_path
 def test_an_alias_resolver_the_map_does_not_name_is_left_to_graphql_core() -> None:
     """An attribute the fast path cannot know is never guessed from the field's name."""
     schema = toy_schema(owner_reads_path=False)
     fast = FastPath(schema, attributes={}, context_only=frozenset())
     assert run_toy(fast, schema, "{ things { label } }") is None
     assert run_toy(fast, schema, "{ things { id } }") == {"things": [{"id": "a"}, {"id": "b"}]}
+
+
+PAGE = (
+    "{ sessions(level: Organization, onlyActiveSessions: false, limit: 30) { totalResults"
+    " results { id ip isCurrentSession user { id username createdAt } } } }"
+)
+
+
+@needs_fast_path
+def test_a_selection_over_the_compile_budget_is_left_to_graphql_core(fake: FakeLogScale) -> None:
+    caller = fake.store.authenticate(fake.token)
+    prepared = fake.app.documents.prepare(PAGE)
+    operation = prepared.operation(None)
+    assert prepared.document is not None and operation is not None
+    context = Context(fake.store, caller)
+    assert (
+        FastPath(fake.app.schema, max_fields=9).run(prepared.document, operation, {}, context)
+        is None
+    )
+    data = FastPath(fake.app.schema, max_fields=10).run(prepared.document, operation, {}, context)
+    assert {"data": data} == graphql_core_answer(fake, caller, PAGE)
+
+
+def test_without_graphql_core_3_3_every_answer_comes_from_graphql_core(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """On graphql-core 3.2 the fast path is off; the answers over HTTP are the same."""
+    with FakeLogScale(SeedOptions(seed=11)) as fake:
+        fast = fake.execute(PAGE)
+    monkeypatch.setattr(fastpath, "SUPPORTED", False)
+    with FakeLogScale(SeedOptions(seed=11)) as fake:
+        prepared = fake.app.documents.prepare(PAGE)
+        operation = prepared.operation(None)
+        assert prepared.document is not None and operation is not None
+        assert fake.app.fast_path.compile(prepared.document, operation) is None
+        assert fake.execute(PAGE) == fast
 
 
 # -- the encoding on the wire ------------------------------------------------------------------
