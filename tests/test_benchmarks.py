@@ -34,3 +34,12 @@ def test_the_query_benchmark_reports_fresh_and_kept_filters() -> None:
     assert done.returncode == 0, done.stderr
     assert "seeded: new search text, clock moved (filters computed afresh) |" in done.stdout
     assert "after 50 logins and 200 revocations: filtered, sorted by IP, limit 50 |" in done.stdout
+
+
+def test_the_throughput_benchmark_prints_both_loads_against_both_baselines() -> None:
+    done = run_script("--quick", "throughput")
+    assert done.returncode == 0, done.stderr
+    for load in ("sessions(limit: 50), all fields", "a mix of 40 requests"):
+        assert f"| {load}" in done.stdout
+    assert done.stdout.count("computed vs canned on Werkzeug's make_server") == 2
+    assert done.stdout.count("computed vs canned on our ThreadedServer") == 2
