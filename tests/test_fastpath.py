@@ -29,6 +29,7 @@ from pytest_logscale.graphql import fastpath
 from pytest_logscale.graphql.documents import DocumentCache
 from pytest_logscale.graphql.fastpath import SUPPORTED, FastPath, FastPathError
 from pytest_logscale.graphql.resolvers import SCHEMA_SDL, Context
+from pytest_logscale.http.app import AppOptions
 from pytest_logscale.seeding import SeedOptions
 
 #: graphql-core 3.2's field collection differs: there the fast path stays off (tested below).
@@ -213,6 +214,23 @@ def test_a_selection_over_the_compile_budget_is_left_to_graphql_core(fake: FakeL
     )
     data = FastPath(fake.app.schema, max_fields=10).run(prepared.document, operation, {}, context)
     assert {"data": data} == graphql_core_answer(fake, caller, PAGE)
+
+
+def test_the_compile_budget_is_an_app_option_and_answers_stay_the_same() -> None:
+    with FakeLogScale(SeedOptions(seed=11)) as fake:
+        compiled = fake.execute(PAGE)
+    with FakeLogScale(SeedOptions(seed=11), app_options=AppOptions(fast_path_fields=3)) as fake:
+        assert fake.execute(PAGE) == compiled
+        prepared = fake.app.documents.prepare(PAGE)
+        operation = prepared.operation(None)
+        assert prepared.document is not None and operation is not None
+        assert fake.app.fast_path.compile(prepared.document, operation) is None
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, "10"])
+def test_a_compile_budget_that_is_not_a_positive_whole_number_is_refused(bad: Any) -> None:
+    with pytest.raises((TypeError, ValueError), match="fast_path_fields"):
+        AppOptions(fast_path_fields=bad)
 
 
 def test_without_graphql_core_3_3_every_answer_comes_from_graphql_core(

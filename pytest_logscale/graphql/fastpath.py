@@ -57,6 +57,7 @@ from graphql import (
 from graphql.language import DirectiveNode, Node, VariableNode, Visitor
 from graphql.pyutils import Path, Undefined, is_iterable
 
+from ..domain.checks import whole_number
 from .documents import Operation
 from .resolvers import ATTRIBUTES, CONTEXT_ONLY
 
@@ -78,7 +79,7 @@ except ImportError:  # pragma: no cover - graphql-core 3.2: graphql-core runs ev
 else:
     SUPPORTED = True
 
-__all__ = ["SUPPORTED", "FastPath", "FastPathError"]
+__all__ = ["DEFAULT_MAX_FIELDS", "SUPPORTED", "FastPath", "FastPathError"]
 
 #: Compiled fields a document may expand to before the fast path leaves it to graphql-core.
 DEFAULT_MAX_FIELDS = 10_000
@@ -586,7 +587,7 @@ class FastPath:
         self._schema = schema
         self._attributes = ATTRIBUTES if attributes is None else attributes
         self._context_only = CONTEXT_ONLY if context_only is None else context_only
-        self._max_fields = max_fields
+        self._max_fields = whole_number(max_fields, "FastPath max_fields", 1)
 
     def compile(self, document: DocumentNode, operation: Operation) -> _Plan | None:
         """The operation's compiled plan, or None when graphql-core must run it."""

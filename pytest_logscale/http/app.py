@@ -29,7 +29,7 @@ from ..domain.checks import whole_number
 from ..domain.errors import LogScaleError, StateReset, Unauthenticated
 from ..domain.store import Caller, Store
 from ..graphql.documents import DocumentCache, Operation
-from ..graphql.fastpath import FastPath
+from ..graphql.fastpath import DEFAULT_MAX_FIELDS, FastPath
 from ..graphql.limits import QueryLimits
 from ..graphql.resolvers import Context, build_schema
 from ..graphql.unserved import explain_unserved
@@ -75,6 +75,8 @@ class AppOptions:
     gets HTTP 400 with a GraphQL error naming the limit.
     ``document_cache_bytes``: what the parsed documents kept for reuse may hold.
     ``max_limit``: ``sessions(limit:)`` above it is served as if it were it.
+    ``fast_path_fields``: a query whose selection expands to more fields than this
+    is answered by graphql-core alone, not compiled (the same answer, more slowly).
     """
 
     max_body_bytes: int = 1 << 20
@@ -86,6 +88,7 @@ class AppOptions:
     max_tokens: int = 10_000
     document_cache_bytes: int = 32 << 20
     max_limit: int = 10_000
+    fast_path_fields: int = DEFAULT_MAX_FIELDS
 
     def __post_init__(self) -> None:
         for name in _WHOLE_NUMBERS:
@@ -110,6 +113,7 @@ _WHOLE_NUMBERS = (
     "max_tokens",
     "document_cache_bytes",
     "max_limit",
+    "fast_path_fields",
 )
 
 
@@ -184,7 +188,7 @@ class LogScaleApp:
             max_bytes=self.options.document_cache_bytes,
             rules=rules,
         )
-        self.fast_path = FastPath(self.schema)
+        self.fast_path = FastPath(self.schema, max_fields=self.options.fast_path_fields)
         self._explorer = ExplorerGraphiQL(title="pytest-logscale").html(None).encode()
         roots = (self.schema.query_type, self.schema.mutation_type)
         self.faults = FaultPlan(name for root in roots if root for name in root.fields)
