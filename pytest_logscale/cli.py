@@ -117,6 +117,7 @@ _LIMITS_HELP = {
     "max_tokens": "most lexical tokens a query may have",
     "document_cache_bytes": "most bytes the parsed documents kept for reuse may hold",
     "max_limit": "sessions(limit:) above this is served as this",
+    "fast_path_fields": "a query expanding to more fields is run by graphql-core, not compiled",
 }
 
 

@@ -192,7 +192,9 @@ def test_the_largest_int_limit_is_served_by_default(logscale_server: FakeLogScal
     assert len(page["results"]) == page["totalResults"] == len(logscale_server.sessions)
 
 
-@pytest.mark.parametrize("field", ["max_body_bytes", "max_depth", "max_tokens", "max_limit"])
+@pytest.mark.parametrize(
+    "field", ["max_body_bytes", "max_depth", "max_tokens", "max_limit", "fast_path_fields"]
+)
 @pytest.mark.parametrize("value", [0, -1, True, 2.5])
 def test_an_app_option_that_is_not_a_positive_whole_number_is_refused(
     field: str, value: Any
@@ -335,6 +337,7 @@ def test_serve_caps_limit_and_can_switch_the_explorer_off(served: ServeProcess) 
     [
         (["--max-depth", "0"], "--max-depth: must be at least 1, not 0"),
         (["--max-limit", "many"], "--max-limit: not a whole number: 'many'"),
+        (["--fast-path-fields", "0"], "--fast-path-fields: must be at least 1, not 0"),
     ],
 )
 def test_serve_refuses_a_limit_that_is_not_a_positive_whole_number(
