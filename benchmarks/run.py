@@ -262,7 +262,7 @@ def bench_throughput(quick: bool) -> list[Row]:
                     ),
                     Row(
                         f"{what}; computed vs canned on our ThreadedServer"
-                        f" ({connects} connection{'s' if connects != 1 else ''})",
+                        f" (keep-alive, {connects} reconnection{'s' if connects != 1 else ''})",
                         f"{fixed:,.0f} req/s",
                         f"{ours:,.0f} req/s",
                         ratios[1],
