@@ -195,6 +195,27 @@ def test_an_alias_resolver_the_map_does_not_name_is_left_to_graphql_core() -> No
     assert run_toy(fast, schema, "{ things { id } }") == {"things": [{"id": "a"}, {"id": "b"}]}
 
 
+class _CallableList(list[str]):
+    """A list that a default resolver calls, because it is callable."""
+
+    def __call__(self, *_args: Any) -> list[str]:
+        return ["called"]
+
+
+@needs_fast_path
+def test_a_callable_list_value_is_called_as_graphql_core_does() -> None:
+    sdl = "type Query { thing: Thing! } type Thing { tags: [String!]! }"
+    query = QueryType()
+    query.set_field("thing", lambda *_: {"tags": _CallableList(["listed"])})
+    schema = make_executable_schema(sdl, query)
+    document = "{ thing { tags } }"
+    assert core_graphql_sync(schema, document).data == {"thing": {"tags": ["called"]}}
+    assert run_toy(FastPath(schema, attributes={}, context_only=frozenset()), schema, document) in (
+        None,
+        {"thing": {"tags": ["called"]}},
+    )
+
+
 PAGE = (
     "{ sessions(level: Organization, onlyActiveSessions: false, limit: 30) { totalResults"
     " results { id ip isCurrentSession user { id username createdAt } } } }"

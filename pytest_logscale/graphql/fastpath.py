@@ -542,7 +542,9 @@ class _Compiler:
         inner = item.of_type if isinstance(item, GraphQLNonNull) else item
         check = [
             guard,
-            f"    if {value}.__class__ is not list and not _is_iterable({value}):",
+            # a default resolver calls a callable value, even one that is also iterable
+            f"    if {value}.__class__ is not list and"
+            f" (callable({value}) or not _is_iterable({value})):",
             "        raise _Fallback",
         ]
         if is_leaf_type(inner):
