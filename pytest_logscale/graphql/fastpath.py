@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import keyword
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, final
 
 from ariadne import is_default_resolver
@@ -82,7 +82,7 @@ else:
 __all__ = ["DEFAULT_MAX_FIELDS", "SUPPORTED", "FastPath", "FastPathError"]
 
 #: Compiled fields a document may expand to before the fast path leaves it to graphql-core.
-DEFAULT_MAX_FIELDS = 10_000
+DEFAULT_MAX_FIELDS = 1_000
 
 
 class FastPathError(RuntimeError):
@@ -209,7 +209,6 @@ class _Plan:
     sites: list[_Site]
     context_sites: list[str]
     memos: int
-    source: str = field(repr=False)
 
 
 @final
@@ -324,7 +323,11 @@ class _Compiler:
         name, _flat, _path = self.object(root, grouped, root=True)
         source = "\n".join(self.lines)
         exec(
-            compile(source, f"<fast path: {self.operation.name or 'query'}>", "exec"),
+            compile(
+                source,
+                f"<fast path: {self.operation.name.value if self.operation.name else 'query'}>",
+                "exec",
+            ),
             self.namespace,
         )
         return _Plan(
@@ -334,7 +337,6 @@ class _Compiler:
             self.sites,
             self.context_sites,
             self.memos,
-            source,
         )
 
     def object(
