@@ -195,6 +195,14 @@ def test_an_alias_resolver_the_map_does_not_name_is_left_to_graphql_core() -> No
     assert run_toy(fast, schema, "{ things { id } }") == {"things": [{"id": "a"}, {"id": "b"}]}
 
 
+@needs_fast_path
+def test_an_empty_selection_set_gives_graphql_cores_answer(fake: FakeLogScale) -> None:
+    """graphql-core 3.3 parses ``{ }``: objects with no fields are empty dicts, not a crash."""
+    caller = fake.store.authenticate(fake.token)
+    query = "{ sessions(limit: 2) { results { } } }"
+    assert fast_path_answer(fake, caller, query) == graphql_core_answer(fake, caller, query)
+
+
 class _CallableList(list[str]):
     """A list that a default resolver calls, because it is callable."""
 

@@ -395,10 +395,10 @@ class _Compiler:
                 ]
             ),
             "if kind:",
-            *(f"    {line}" for line in by_key),
+            *(f"    {line}" for line in by_key or ["pass"]),  # {} selects nothing (3.3 parses it)
             "else:",
             "    try:",
-            *(f"        {line}" for line in by_attribute),
+            *(f"        {line}" for line in by_attribute or ["pass"]),
             "    except AttributeError:",
             "        raise _Fallback from None",
         ]
