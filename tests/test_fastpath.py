@@ -9,6 +9,7 @@ the fast path raise rather than quietly fall back, so such a bug shows in tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections import Counter
@@ -17,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 from ariadne import ObjectType, QueryType, make_executable_schema
+from graphql import GraphQLSchema, parse, validate
 from graphql import graphql_sync as core_graphql_sync
-from graphql import parse, validate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import from_schema
@@ -42,12 +43,9 @@ def fake() -> FakeLogScale:
 
 
 def graphql_core_answer(fake: FakeLogScale, caller: Caller, query: str) -> dict[str, Any]:
-    document = fake.app.documents.prepare(query).document
-    assert document is not None
     result = core_graphql_sync(
         fake.app.schema, query, context_value=Context(fake.store, caller), variable_values={}
     )
-    del document
     return {"data": result.data} if not result.errors else {"errors": result.errors}
 
 
@@ -58,6 +56,16 @@ def fast_path_answer(fake: FakeLogScale, caller: Caller, query: str) -> dict[str
         return None
     data = fake.app.fast_path.run(prepared.document, operation, {}, Context(fake.store, caller))
     return None if data is None else {"data": data}
+
+
+def document_cache(schema: GraphQLSchema, **limits: int) -> DocumentCache:
+    """A document cache of its own, with the app's default limits but for those given."""
+    defaults = AppOptions()
+    return DocumentCache(
+        schema,
+        limits=dataclasses.replace(defaults.query_limits, **limits),
+        max_bytes=defaults.document_cache_bytes,
+    )
 
 
 # -- differential: the fast path against plain graphql-core ------------------------------------
@@ -116,7 +124,7 @@ def test_a_fragment_bomb_is_compiled_and_answered_promptly(fake: FakeLogScale, k
     schema = fake.app.schema
     document = parse(query)
     assert not validate(schema, document)
-    documents = DocumentCache(schema, limits=None)  # no document limits: the compiler alone
+    documents = document_cache(schema, max_selection_size=2**63 - 1)  # the compiler alone
     prepared = documents.prepare(query)
     operation = prepared.operation(None)
     assert prepared.document is not None and operation is not None
@@ -150,7 +158,7 @@ def toy_schema(owner_reads_path: bool) -> Any:
 
 
 def run_toy(fast: FastPath, schema: Any, query: str) -> Any:
-    documents = DocumentCache(schema)
+    documents = document_cache(schema)
     prepared = documents.prepare(query)
     operation = prepared.operation(None)
     assert prepared.document is not None and operation is not None
