@@ -13,25 +13,29 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, final
 from urllib.parse import urlsplit
 
 from .control import PREFIX, ControlApp
 from .domain.clock import Clock
 from .domain.dataset import Dataset
-from .domain.records import Organization, Role, Session, User
+from .domain.records import Ending, Organization, Role, Session, User
 from .domain.status import SessionStatus, status_at
 from .domain.store import Store
 from .harness import statefile
 from .harness.faults import FaultPlan
-from .harness.journal import Journal
-from .harness.ratelimit import RateLimit
+from .harness.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_TEXT, Journal
+from .harness.ratelimit import RateLimit, RateLimiter
 from .http.app import AppOptions, LogScaleApp
 from .http.server import ServerOptions, ThreadedServer
 from .seeding import SHOW_PROGRESS_FROM, Progress, SeedOptions, seed_dataset
 
-__all__ = ["FakeLogScale", "cached_dataset"]
+__all__ = ["FakeLogScale", "SessionNow", "cached_dataset"]
+
+#: The statuses a session can have, as :class:`SessionStatus` names them.
+SESSION_STATUSES = tuple(status.value for status in SessionStatus)
 
 #: Seeded datasets by options and instance (SeedOptions == leaves the instance out).
 _datasets: OrderedDict[tuple[SeedOptions, int], Dataset] = OrderedDict()
@@ -72,6 +76,34 @@ def _claim_instance(options: SeedOptions) -> int:
 UserRef = User | str
 
 
+@final
+@dataclass(frozen=True, slots=True)
+class SessionNow:
+    """A session as it is at the moment it was read, with its status then.
+
+    ``session`` is the record (every field of :class:`~pytest_logscale.Session`);
+    ``status`` is ``active``, ``inactive`` (idle longer than the organization's
+    ``maxInactivityPeriod``), ``reauthentication_due`` (older than its
+    ``forceReauthenticationAfter``), ``logged_out`` or ``revoked``, decided by
+    the fake's one rule on its clock; ``active`` is whether it is ``active``.
+    Read it again through :meth:`FakeLogScale.session` to see later changes.
+    """
+
+    session: Session
+    status: SessionStatus
+    active: bool
+
+    @property
+    def id(self) -> str:
+        """The session's id."""
+        return self.session.id
+
+    @property
+    def ended(self) -> Ending | None:
+        """How the session ended (logged out or revoked), or None while it has not."""
+        return self.session.ended
+
+
 class FakeLogScale:
     """A fake LogScale session-management API on a real port.
 
@@ -82,8 +114,10 @@ class FakeLogScale:
     No two fakes made in one process with the same options share a token:
     the n-th gets instance n (:class:`~pytest_logscale.SeedOptions`), the same
     in every run; one that loads another's state file takes its tokens too.
-    ``journal_size`` keeps only that many of the newest requests in :attr:`journal`
-    (all of them by default). ``control=False`` switches off the control API under
+    The :attr:`journal` keeps at most ``journal_size`` of the newest requests
+    (no count limit by default) in at most ``journal_bytes`` bytes (32 MiB),
+    each entry's query, variables and answer cut at ``journal_text`` characters
+    (64 KiB). ``control=False`` switches off the control API under
     :attr:`control_url` (docs/control-api.md). With ``wall_clock`` and no ``clock``
     anchor in the options, the data is seeded relative to now. ``progress(done,
     total)`` hears how seeding goes when it takes more than a couple of seconds.
@@ -101,6 +135,8 @@ class FakeLogScale:
         wall_clock: bool = False,
         rate_limit: RateLimit | None = None,
         journal_size: int | None = None,
+        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
+        journal_text: int = DEFAULT_JOURNAL_TEXT,
         control: bool = True,
         progress: Progress | None = None,
         server_options: ServerOptions | None = None,
@@ -112,12 +148,18 @@ class FakeLogScale:
         options = self._with_instance(options)
         self.seed_options = options
         self._progress = progress
+        self.journal = Journal(journal_size, max_bytes=journal_bytes, max_text=journal_text)
         dataset = cached_dataset(options, progress)
         self.store = Store(dataset, Clock(dataset.start_ms, wall=wall_clock))
-        self.journal = Journal(maxlen=journal_size)
-        self.app = LogScaleApp(self.store, journal=self.journal, options=app_options)
-        self.app.faults.seed = self.seed_options.seed
-        self.app.rate_limiter.limit = self._base_rate_limit = rate_limit
+        self._faults = FaultPlan(seed=self.seed_options.seed)
+        self._rate_limiter = RateLimiter(self.store.clock, rate_limit)
+        self.app = LogScaleApp(
+            self.store,
+            journal=self.journal,
+            options=app_options,
+            faults=self._faults,
+            rate_limiter=self._rate_limiter,
+        )
         self.control = control
         served = ControlApp(self, self.app) if control else self.app
         self.server = ThreadedServer(served, host=host, port=port, options=server_options)
@@ -181,7 +223,7 @@ class FakeLogScale:
     @property
     def faults(self) -> FaultPlan:
         """Faults to inject: ``faults.add(Fault.status(503), times=2)`` (docs/faults.md)."""
-        return self.app.faults
+        return self._faults
 
     @property
     def rate_limit(self) -> RateLimit | None:
@@ -189,11 +231,11 @@ class FakeLogScale:
 
         Setting it, even to the same limit, forgets the requests counted so far.
         """
-        return self.app.rate_limiter.limit
+        return self._rate_limiter.limit
 
     @rate_limit.setter
     def rate_limit(self, limit: RateLimit | None) -> None:
-        self.app.rate_limiter.limit = limit
+        self._rate_limiter.limit = limit
 
     # -- state --------------------------------------------------------------------------
 
@@ -205,7 +247,7 @@ class FakeLogScale:
         """
         self.faults.clear()
         with self.store.locked():  # one step for the requests in flight (docs/behaviour.md)
-            self.rate_limit = self._base_rate_limit
+            self._rate_limiter.reset()
             self.store.reset()
             self.journal.clear()
 
@@ -224,7 +266,7 @@ class FakeLogScale:
         if (options, options.instance) != (self.seed_options, self.seed_options.instance):
             self.store.replace(cached_dataset(options, self._progress))
             self.seed_options = options
-            self.faults.seed = options.seed
+            self.faults.reseed(options.seed)
         self.reset()
 
     def dump_state(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
@@ -275,8 +317,59 @@ class FakeLogScale:
 
     @property
     def sessions(self) -> list[Session]:
-        """Every session of every organization, as it is now (ended ones included)."""
+        """Every session of every organization: snapshots of the records as they are now.
+
+        Each record stays as it was read; read again (or use :meth:`session`) to
+        see later logouts, revocations and expiry.
+        """
         return self.store.sessions()
+
+    def session(self, session: Session | str) -> SessionNow:
+        """A session (or its id) as it is now, with its status on the fake's clock.
+
+        Raises LookupError when no session has that id.
+        """
+        session_id = session if isinstance(session, str) else session.id
+        try:
+            record = self.store.session(session_id)
+        except KeyError:
+            raise LookupError(f"no session has id {session_id!r}") from None
+        return self._now(record)
+
+    def find_sessions(
+        self,
+        *,
+        active: bool | None = None,
+        status: SessionStatus | str | None = None,
+        user: UserRef | None = None,
+        organization: Organization | str | None = None,
+    ) -> list[SessionNow]:
+        """The sessions as they are now that match every criterion given, seeded ones first.
+
+        ``active`` keeps the active (True) or the others (False); ``status`` one
+        status (see :class:`SessionNow`); ``user`` one user's sessions and
+        ``organization`` one organization's (all of them by default).
+        """
+        if status is not None and status not in SESSION_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(SESSION_STATUSES)}; not {status!r}")
+        if user is not None:
+            records = self.store.user_sessions(self._user(user).id)
+        elif organization is not None:
+            records = self.store.sessions(self._org_id(organization))
+        else:
+            records = self.store.sessions()
+        found = [self._now(record) for record in records]
+        return [
+            s
+            for s in found
+            if (active is None or s.active == active)
+            and (status is None or s.status == status)
+            and (organization is None or s.session.organization_id == self._org_id(organization))
+        ]
+
+    def _now(self, record: Session) -> SessionNow:
+        # the one rule deciding a session's status lives in the store
+        return SessionNow(record, self.store.status(record), self.store.is_active(record))
 
     def _org_id(self, organization: Organization | str | None) -> str:
         if organization is None:
@@ -359,7 +452,8 @@ class FakeLogScale:
     ) -> dict[str, Any]:
         """Send a GraphQL request over HTTP and return the parsed JSON answer.
 
-        ``token`` defaults to :attr:`token` (the owner's session). Whatever the
+        ``token`` as in :meth:`post`: None (the default) sends :attr:`token`,
+        the owner's session; ``""`` sends no Authorization header. Whatever the
         status, the JSON body is returned; use :meth:`post` to see the status too.
         A 401 is LogScale's plain text, not JSON, so it raises AssertionError:
         check dead tokens with :meth:`post` (the journal's ``auth_failure`` says why).
@@ -369,7 +463,7 @@ class FakeLogScale:
             body["variables"] = dict(variables)
         if operation_name is not None:
             body["operationName"] = operation_name
-        _status, answer = self.post(json.dumps(body), token=self.token if token is None else token)
+        _status, answer = self.post(json.dumps(body), token=token)
         if not isinstance(answer, dict):
             raise AssertionError(
                 f"the fake answered with something other than a JSON object: {answer!r}"
@@ -379,10 +473,13 @@ class FakeLogScale:
     def post(self, body: str | bytes, *, token: str | None = None) -> tuple[int, Any]:
         """POST a raw body to ``/graphql``; returns the status and the JSON body (text if not JSON).
 
-        A ``str`` body is sent as UTF-8. No Authorization header is sent when
-        ``token`` is None or empty.
+        A ``str`` body is sent as UTF-8. ``token`` None (the default) sends
+        :attr:`token`, the owner's session, as :meth:`execute` does; ``""``
+        sends no Authorization header at all.
         """
         headers = {"Content-Type": "application/json"}
+        if token is None:
+            token = self.token
         if token:
             headers["Authorization"] = f"Bearer {token}"
         address = urlsplit(self.url)

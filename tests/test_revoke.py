@@ -359,6 +359,6 @@ def test_a_revocation_without_a_token_is_a_401_and_changes_nothing(
             "variables": {"id": logscale_server.organization.id, "type": "Organization"},
         }
     )
-    status, answer = logscale_server.post(body, token=None)
+    status, answer = logscale_server.post(body, token="")
     assert status == 401, answer
     assert endings(logscale_server) == before

@@ -29,7 +29,7 @@ from .footprint import retained_bytes
 from .limits import QueryLimits, check_limits
 from .selections import Outline
 
-__all__ = ["DocumentCache", "Operation", "Prepared"]
+__all__ = ["DocumentCache", "Operation", "Prepared", "operations_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,3 +218,8 @@ _GAVE_UP = (
 
 #: What an entry of the cache's ordered dict costs beyond the document (key, links, tuple).
 _ENTRY_BYTES = 200
+
+
+def operations_of(document: DocumentNode) -> tuple[Operation, ...]:
+    """Every operation of a parsed document, unvalidated (the journal reads its entries so)."""
+    return _operations(document)

@@ -24,6 +24,7 @@ from http import HTTPStatus
 from typing import Any
 
 from ..domain.checks import whole_number
+from .names import check_root_field
 
 __all__ = [
     "Fault",
@@ -226,9 +227,6 @@ def _default_message(code: int) -> str:
     return f"{phrase} (a fault injected by pytest-logscale)"
 
 
-_INTROSPECTION = frozenset({"__schema", "__type"})  # root fields that no schema type lists
-
-
 @dataclass(eq=False)
 class FaultRule:
     """A fault and the requests it hits; returned by :meth:`FaultPlan.add`.
@@ -256,6 +254,17 @@ class FaultRule:
     def remaining(self) -> int | None:
         """Uses left, or None when the rule has no ``times``."""
         return None if self.times is None else self.times - self.fired
+
+    def seed_draws(self, seed: str) -> None:
+        """Start this rule's random draws (its random delays) from ``seed``."""
+        self._random.seed(seed)
+
+    def delay_seconds(self) -> float:
+        """The delay this rule waits now: fixed, or its next seeded draw up to ``up_to``."""
+        fault = self.fault
+        if fault.up_to is None:
+            return fault.seconds
+        return self._random.uniform(fault.seconds, fault.up_to)
 
     def matches(self, operation_name: str | None, root_fields: tuple[str, ...]) -> bool:
         """Whether a request with this operation name and these root fields is hit."""
@@ -301,9 +310,8 @@ class FaultPlan:
     ``reset()`` of the fake (before every test) clears it.
     """
 
-    def __init__(self, root_fields: Iterable[str] = (), *, seed: int = 0) -> None:
-        self.root_fields = frozenset(root_fields) | _INTROSPECTION
-        self.seed = seed
+    def __init__(self, *, seed: int = 0) -> None:
+        self._seed = seed
         self._rules: list[FaultRule] = []
         self._added = 0
         self._lock = threading.Lock()
@@ -337,15 +345,26 @@ class FaultPlan:
         return rule
 
     def checked(self, rule: FaultRule) -> FaultRule:
-        """The rule, if this schema has its root field; else ValueError naming the known ones."""
-        if rule.root_field is not None and rule.root_field not in self.root_fields:
-            known = ", ".join(sorted(self.root_fields))
-            raise ValueError(f"the schema has no root field {rule.root_field!r} (known: {known})")
+        """The rule, if the served schema has its root field; else ValueError naming the closest."""
+        if rule.root_field is not None:
+            check_root_field(rule.root_field)
         return rule
 
-    def replace(self, rules: Iterable[FaultRule]) -> None:
-        """Drop every rule and take these instead (loading a state does this)."""
+    @property
+    def seed(self) -> int:
+        """The seed random delays are drawn from (the fake's seed)."""
+        return self._seed
+
+    def reseed(self, seed: int) -> None:
+        """Draw the random delays of rules added from now on from ``seed``."""
         with self._lock:
+            self._seed = seed
+
+    def replace(self, rules: Iterable[FaultRule], *, seed: int | None = None) -> None:
+        """Drop every rule and take these, drawing from ``seed`` if given (loading a state)."""
+        with self._lock:
+            if seed is not None:
+                self._seed = seed
             self._rules.clear()
             self._added = 0
             for rule in rules:
@@ -354,7 +373,7 @@ class FaultPlan:
 
     def _adopt(self, rule: FaultRule) -> None:
         # one generator per rule, from the fake's seed and the rule's place: same test, same draws
-        rule._random.seed(f"{self.seed}/{self._added}")
+        rule.seed_draws(f"{self._seed}/{self._added}")
         self._added += 1
 
     def clear(self) -> None:
@@ -408,12 +427,8 @@ class FaultPlan:
                     rule.fired += 1
                     if rule.remaining == 0:  # used up: gone from the plan
                         self._rules.remove(rule)  # safe: the loop ends here
-                    fault = rule.fault
-                    seconds = fault.seconds
-                    if fault.up_to is not None:
-                        seconds = rule._random.uniform(fault.seconds, fault.up_to)
                     target = rule.root_field or (root_fields[0] if root_fields else None)
-                    return Fired(fault, target, seconds, self._generation)
+                    return Fired(rule.fault, target, rule.delay_seconds(), self._generation)
         return None
 
     def sleep(self, fired: Fired) -> bool:

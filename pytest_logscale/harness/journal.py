@@ -1,36 +1,57 @@
-"""The request journal: every request the fake answered, read at the GraphQL level."""
+"""The request journal: every request the fake answered, read at the GraphQL level.
+
+Entries are compact and immutable: each keeps the query, the variables and the
+answer as text, cut at a cap, never the parsed objects the server worked with.
+Whatever a test reads from an entry (``variables``, ``response``, ``arguments``)
+is parsed from that text on each read, so changing it changes nothing else.
+The journal is bounded by bytes: the oldest entries go first.
+"""
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Final, final
 
-from graphql import FieldNode, OperationDefinitionNode, Undefined
+from graphql import GraphQLError, OperationDefinitionNode, Undefined, parse
+from graphql.language import FieldNode
 from graphql.utilities import value_from_ast_untyped
 
 from ..domain.checks import whole_number
+from ..graphql.documents import operations_of
+from .names import check_root_field
 
-__all__ = ["Exchange", "Journal"]
+__all__ = ["DEFAULT_JOURNAL_BYTES", "DEFAULT_JOURNAL_TEXT", "Exchange", "Journal"]
+
+#: The bytes a journal may hold before it drops its oldest entries.
+DEFAULT_JOURNAL_BYTES: Final = 32 << 20
+#: The characters kept of each entry's query, variables and answer.
+DEFAULT_JOURNAL_TEXT: Final = 64 << 10
+_OPERATION_TYPES = ("query", "mutation")
+_ENTRY_BYTES = 256  # an entry's own object and its small fields, roughly
 
 
+@final
 @dataclass(frozen=True, slots=True)
 class Exchange:
-    """One request and its answer.
+    """One request and its answer, as the journal keeps it (immutable).
 
     ``operation_type`` (``query`` or ``mutation``), ``operation_name`` and
     ``root_fields`` are None or empty when the request never got as far as a
     valid document; ``user_id`` and ``session_id`` when it was not
-    authenticated. ``response`` is the JSON body sent back (or its text when it
-    was not JSON); ``fault`` names an injected fault that shaped the answer.
-    ``auth_failure`` says why a 401 was sent (no token, an unknown one, another
-    scheme, a logged-out, revoked or expired session and which limit), since
-    the answer itself only says ``The supplied authentication is invalid``.
-    ``selections`` and ``definition`` are the parsed root fields and operation,
-    from which :attr:`arguments` reads what each root field was called with.
+    authenticated. ``query`` is the query text, ``variables_text`` the
+    variables as JSON text and ``response_text`` the answer's body as sent;
+    each is cut at the journal's ``max_text`` characters, and ``truncated``
+    names those that were. ``fault`` names an injected fault that shaped the
+    answer; ``auth_failure`` says why a 401 was sent (no token, an unknown
+    one, another scheme, a logged-out, revoked or expired session and which
+    limit), since the answer itself only says ``The supplied authentication is
+    invalid``. :attr:`variables`, :attr:`response` and :attr:`arguments` parse
+    that text afresh on each read.
     """
 
     method: str
@@ -39,15 +60,91 @@ class Exchange:
     operation_type: str | None = None
     operation_name: str | None = None
     root_fields: tuple[str, ...] = ()
-    variables: Mapping[str, Any] | None = None
     query: str | None = None
+    variables_text: str | None = None
     user_id: str | None = None
     session_id: str | None = None
-    response: Any = None
+    response_text: str | None = None
+    response_is_json: bool = False
     fault: str | None = None
     auth_failure: str | None = None
-    selections: tuple[FieldNode, ...] = field(default=(), compare=False, repr=False)
-    definition: OperationDefinitionNode | None = field(default=None, compare=False, repr=False)
+    truncated: frozenset[str] = frozenset()
+
+    @classmethod
+    def capture(
+        cls,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        operation_type: str | None = None,
+        operation_name: str | None = None,
+        root_fields: tuple[str, ...] = (),
+        query: str | None = None,
+        variables: Mapping[str, Any] | None = None,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        response: bytes | None = None,
+        response_is_json: bool = False,
+        fault: str | None = None,
+        auth_failure: str | None = None,
+        max_text: int = DEFAULT_JOURNAL_TEXT,
+    ) -> Exchange:
+        """An entry for a request, its texts cut at ``max_text`` characters.
+
+        ``response`` is the body as sent (bytes); ``response_is_json`` says
+        whether it was JSON. Variables are encoded only up to the cap, so a
+        megabyte of them costs the journal ``max_text`` characters.
+        """
+        cut: set[str] = set()
+        kept_query = _cut(query, max_text, "query", cut)
+        kept_variables = None if variables is None else _json_prefix(variables, max_text, cut)
+        body = None
+        if response:
+            body = response[: max_text + 1].decode("utf-8", "replace")
+            body = _cut(body, max_text, "response", cut)
+        return cls(
+            method=method,
+            path=path,
+            status=status,
+            operation_type=operation_type,
+            operation_name=operation_name,
+            root_fields=tuple(root_fields),
+            query=kept_query,
+            variables_text=kept_variables,
+            user_id=user_id,
+            session_id=session_id,
+            response_text=body,
+            response_is_json=response_is_json,
+            fault=fault,
+            auth_failure=auth_failure,
+            truncated=frozenset(cut),
+        )
+
+    @property
+    def size_bytes(self) -> int:
+        """Roughly the memory this entry holds, as the journal's byte bound counts it."""
+        texts = (self.query, self.variables_text, self.response_text)
+        return _ENTRY_BYTES + sum(sys.getsizeof(t) for t in texts if t is not None)
+
+    @property
+    def variables(self) -> dict[str, Any] | None:
+        """The request's variables, a fresh copy on each read; None when none or cut."""
+        if self.variables_text is None or "variables" in self.truncated:
+            return None
+        found: dict[str, Any] = json.loads(self.variables_text)
+        return found
+
+    @property
+    def response(self) -> Any:
+        """The JSON answer as sent (a fresh copy on each read), its text when not JSON or cut.
+
+        None when the answer had no body (a dropped connection).
+        """
+        text = self.response_text
+        if text is None or not self.response_is_json or "response" in self.truncated:
+            return text
+        return json.loads(text)
 
     def calls(self, root_field: str) -> bool:
         """Whether this request called a root field."""
@@ -59,10 +156,15 @@ class Exchange:
         Arguments are plain JSON-like values with the request's variables (and
         the variables' defaults) put in, so an input written inline in the
         document and one passed as a variable read the same; enum values are
-        their names. An argument given a variable the request did not send is left out.
+        their names. An argument given a variable the request did not send is
+        left out. Empty when the query or the variables were cut at the cap.
         """
-        variables = self._variables_with_defaults()
-        return [(node.name.value, _arguments(node, variables)) for node in self.selections]
+        found = self._operation()
+        if found is None:
+            return []
+        selections, definition = found
+        variables = _with_defaults(self.variables or {}, definition)
+        return [(node.name.value, _arguments(node, variables)) for node in selections]
 
     @property
     def arguments(self) -> dict[str, dict[str, Any]]:
@@ -76,14 +178,17 @@ class Exchange:
             found.setdefault(name, arguments)
         return found
 
-    def _variables_with_defaults(self) -> dict[str, Any]:
-        variables = dict(self.variables or {})
-        definitions = (self.definition.variable_definitions if self.definition else None) or ()
-        for definition in definitions:
-            name = definition.variable.name.value
-            if name not in variables and definition.default_value is not None:
-                variables[name] = value_from_ast_untyped(definition.default_value)
-        return variables
+    def _operation(self) -> tuple[tuple[FieldNode, ...], OperationDefinitionNode] | None:
+        if self.query is None or not self.root_fields or self.truncated & {"query", "variables"}:
+            return None
+        try:
+            operations = operations_of(parse(self.query, no_location=True))
+        except GraphQLError:  # the server parsed it: only a cut text can fail, and it is not here
+            return None
+        for operation in operations:
+            if operation.name == self.operation_name or len(operations) == 1:
+                return operation.selections, operation.definition
+        return None
 
     def summary(self) -> str:
         """One line: status, method, path, operation and who made it."""
@@ -99,53 +204,74 @@ class Exchange:
     def describe(self) -> str:
         """The summary, the variables and the response, for failure messages."""
         lines = [self.summary()]
-        if self.variables:
-            lines.append("  variables: " + _json(self.variables))
+        if self.variables_text and self.variables_text != "{}":
+            lines.append(
+                "  variables: " + _short(self.variables_text, "variables" in self.truncated)
+            )
         called = [
             f"{name}({_json(arguments)})" for name, arguments in self.field_calls() if arguments
         ]
         if called:
             lines.append("  arguments: " + ", ".join(called))
-        if self.response is not None:
-            body = (
-                self.response
-                if isinstance(self.response, str)
-                else json.dumps(self.response, default=str)
-            )
-            lines.append("  response: " + (body if len(body) <= 500 else body[:500] + "…"))
+        if self.response_text is not None:
+            lines.append("  response: " + _short(self.response_text, "response" in self.truncated))
+        if "query" in self.truncated and self.query is not None:
+            lines.append(f"  query: cut at {len(self.query)} characters")
         return "\n".join(lines)
 
 
-@dataclass
+@final
 class Journal:
     """The exchanges of the current test, oldest first; thread-safe.
 
-    With ``maxlen`` only the newest ``maxlen`` exchanges are kept (``serve``
-    keeps 1,000); without it, every one.
+    Bounded twice, the oldest entries going first: by count with ``maxlen``
+    (``serve`` keeps 1,000; no limit by default) and by bytes with
+    ``max_bytes`` (32 MiB by default). ``max_text`` caps the characters kept of
+    each entry's query, variables and answer (64 KiB by default).
     """
 
-    maxlen: int | None = None
-    _entries: deque[Exchange] = field(init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def __post_init__(self) -> None:
-        if self.maxlen is not None:
-            whole_number(self.maxlen, "Journal maxlen", 1)
-        self._entries = deque(maxlen=self.maxlen)
+    def __init__(
+        self,
+        maxlen: int | None = None,
+        *,
+        max_bytes: int = DEFAULT_JOURNAL_BYTES,
+        max_text: int = DEFAULT_JOURNAL_TEXT,
+    ) -> None:
+        if maxlen is not None:
+            whole_number(maxlen, "Journal maxlen", 1)
+        self.maxlen = maxlen
+        self.max_bytes = whole_number(max_bytes, "Journal max_bytes", 1)
+        self.max_text = whole_number(max_text, "Journal max_text", 1)
+        self._entries: deque[Exchange] = deque()
+        self._bytes = 0
+        self._lock = threading.Lock()
 
     def record(self, exchange: Exchange) -> None:
-        """Add an exchange (the server does this for every request)."""
+        """Add an exchange (the server does, for every request); drop the oldest past a bound."""
         with self._lock:
             self._entries.append(exchange)
+            self._bytes += exchange.size_bytes
+            while self._entries and (
+                self._bytes > self.max_bytes
+                or (self.maxlen is not None and len(self._entries) > self.maxlen)
+            ):
+                self._bytes -= self._entries.popleft().size_bytes
 
     def clear(self) -> None:
         """Forget every exchange."""
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
+
+    @property
+    def size_bytes(self) -> int:
+        """Roughly the memory the entries hold (see ``max_bytes``)."""
+        with self._lock:
+            return self._bytes
 
     @property
     def entries(self) -> list[Exchange]:
-        """A copy of every exchange so far."""
+        """Every exchange so far, oldest first (a new list; the entries are immutable)."""
         with self._lock:
             return list(self._entries)
 
@@ -167,7 +293,15 @@ class Journal:
         operation_type: str | None = None,
         operation_name: str | None = None,
     ) -> list[Exchange]:
-        """The exchanges that match every criterion given."""
+        """The exchanges that match every criterion given.
+
+        Raises ValueError for a root field the schema does not have (naming the
+        closest) or an operation type other than ``query`` or ``mutation``.
+        """
+        if root_field is not None:
+            check_root_field(root_field)
+        if operation_type is not None and operation_type not in _OPERATION_TYPES:
+            raise ValueError(f"operation_type is 'query' or 'mutation', not {operation_type!r}")
         return [
             e
             for e in self.entries
@@ -197,7 +331,9 @@ class Journal:
         ``arguments`` in the field's own arguments (variables applied, so an
         inline input matches too): ``arguments={"input": {"id": session_id}}``.
         Containment is by key, recursively into objects; other values must be equal.
-        Returns the matching exchanges. The failure message lists every request received.
+        Returns the matching exchanges. The failure message lists every request
+        received. A root field the schema does not have is a ValueError naming
+        the closest one, so a misspelt name never passes.
         """
         __tracebackhide__ = True
         matching = [
@@ -240,9 +376,45 @@ class Journal:
         return self.assert_called(root_field, times=1, variables=variables, arguments=arguments)[0]
 
     def assert_not_called(self, root_field: str) -> None:
-        """Assert no request called a root field."""
+        """Assert no request called a root field (one the schema has: else ValueError)."""
         __tracebackhide__ = True
         self.assert_called(root_field, times=0)
+
+
+def _cut(text: str | None, limit: int, name: str, cut: set[str]) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    cut.add(name)
+    return text[:limit]
+
+
+def _json_prefix(value: Mapping[str, Any], limit: int, cut: set[str]) -> str:
+    """``value`` as JSON text, encoded only as far as ``limit`` characters (then cut)."""
+    parts: list[str] = []
+    length = 0
+    for chunk in json.JSONEncoder(default=str).iterencode(value):
+        parts.append(chunk)
+        length += len(chunk)
+        if length > limit:
+            cut.add("variables")
+            return "".join(parts)[:limit]
+    return "".join(parts)
+
+
+def _short(text: str, truncated: bool) -> str:
+    if truncated:
+        return f"{text[:500]}… (cut at {len(text)} characters)"
+    return text if len(text) <= 500 else text[:500] + "…"
+
+
+def _with_defaults(
+    variables: dict[str, Any], definition: OperationDefinitionNode
+) -> dict[str, Any]:
+    for item in definition.variable_definitions or ():
+        name = item.variable.name.value
+        if name not in variables and item.default_value is not None:
+            variables[name] = value_from_ast_untyped(item.default_value)
+    return variables
 
 
 def _contains(actual: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:

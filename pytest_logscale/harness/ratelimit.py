@@ -85,7 +85,8 @@ class RateLimiter:
 
     def __init__(self, clock: Clock, limit: RateLimit | None = None) -> None:
         self.clock = clock
-        self._limit = limit
+        self._check(limit)
+        self._base = self._limit = limit
         self._seen: dict[str, deque[int]] = {}
         self._lock = threading.Lock()
 
@@ -96,10 +97,20 @@ class RateLimiter:
 
     @limit.setter
     def limit(self, limit: RateLimit | None) -> None:
-        if limit is not None and not isinstance(limit, RateLimit):
-            raise TypeError(f"a rate limit is a RateLimit or None, not {limit!r}")
+        self._check(limit)
         with self._lock:
             self._limit = limit
+            self._seen.clear()
+
+    @staticmethod
+    def _check(limit: object) -> None:
+        if limit is not None and not isinstance(limit, RateLimit):
+            raise TypeError(f"a rate limit is a RateLimit or None, not {limit!r}")
+
+    def reset(self) -> None:
+        """Back to the limit this limiter was made with, with nothing counted."""
+        with self._lock:
+            self._limit = self._base
             self._seen.clear()
 
     def clear(self) -> None:

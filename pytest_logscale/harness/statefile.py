@@ -231,8 +231,7 @@ def load(
     except (_Invalid, ValueError) as error:
         raise StateError(f"{name}: {error}") from None
     if faults is not None:
-        faults.seed = options.seed
-        faults.replace(rules)
+        faults.replace(rules, seed=options.seed)
     return options
 
 

@@ -175,10 +175,18 @@ class LogScaleApp:
     """A WSGI app serving ``/graphql`` and ``/api/v1/status`` over a :class:`Store`."""
 
     def __init__(
-        self, store: Store, *, journal: Journal | None = None, options: AppOptions | None = None
+        self,
+        store: Store,
+        *,
+        journal: Journal | None = None,
+        options: AppOptions | None = None,
+        faults: FaultPlan | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self.store = store
         self.journal = journal if journal is not None else Journal()
+        self.faults = faults if faults is not None else FaultPlan()
+        self.rate_limiter = rate_limiter if rate_limiter is not None else RateLimiter(store.clock)
         self.options = options or AppOptions()
         self.schema = build_schema()
         rules = () if self.options.introspection else (NoSchemaIntrospectionCustomRule,)
@@ -190,9 +198,6 @@ class LogScaleApp:
         )
         self.fast_path = FastPath(self.schema, max_fields=self.options.fast_path_fields)
         self._explorer = ExplorerGraphiQL(title="pytest-logscale").html(None).encode()
-        roots = (self.schema.query_type, self.schema.mutation_type)
-        self.faults = FaultPlan(name for root in roots if root for name in root.fields)
-        self.rate_limiter = RateLimiter(store.clock)
         self.in_flight = InFlight()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -220,38 +225,39 @@ class LogScaleApp:
             log.exception("pytest-logscale failed on %s %s", method, path)
             status, body = 500, {"errors": [{"message": "Internal error in pytest-logscale."}]}
             content_type = "application/json"
+        payload = _payload(body)
         if trace.recorded and path != "/api/v1/status":
             try:
                 with self.store.fenced(trace.generation):
-                    self._record(trace, status, body)
+                    self._record(trace, status, payload, content_type)
             except StateReset as stale:
                 status, body, content_type = _stale(trace, stale)
-        payload = body if isinstance(body, bytes) else _encode(body)
+                payload = _payload(body)
         headers = [("Content-Type", content_type), ("Content-Length", str(len(payload)))]
         start_response(f"{status} {_reason(status)}", headers + trace.headers)
         if trace.fired is not None and trace.fired.cuts:  # the server closes the connection
             return _cut_answer(payload, trace.fired.kept(len(payload)))
         return [payload]
 
-    def _record(self, trace: _Trace, status: int, body: Any) -> None:
+    def _record(self, trace: _Trace, status: int, payload: bytes, content_type: str) -> None:
         operation = trace.operation
         self.journal.record(
-            Exchange(
+            Exchange.capture(
                 method=trace.method,
                 path=trace.path,
                 status=status,
                 operation_type=operation.type if operation else None,
                 operation_name=operation.name if operation else None,
                 root_fields=operation.root_fields if operation else (),
-                selections=operation.selections if operation else (),
-                definition=operation.definition if operation else None,
-                variables=trace.variables,
                 query=trace.query,
+                variables=trace.variables,
                 user_id=trace.caller.user.id if trace.caller else None,
                 session_id=trace.caller.session_id if trace.caller else None,
-                response=_journalled(body),
+                response=payload,
+                response_is_json=content_type == "application/json",
                 fault=trace.fault,
                 auth_failure=trace.auth_failure,
+                max_text=self.journal.max_text,
             )
         )
 
@@ -404,17 +410,15 @@ class LogScaleApp:
         return None
 
 
+def _payload(body: Any) -> bytes:
+    """The bytes sent: a bytes body as it is, anything else as JSON."""
+    return body if isinstance(body, bytes) else _encode(body)
+
+
 def _stale(trace: _Trace, error: StateReset) -> tuple[int, Any, str]:
     """The answer to a request begun before a reset: 503, whole, and in no journal."""
     trace.headers, trace.fired, trace.recorded = [], None, False
     return 503, {"errors": [{"message": error.message}]}, "application/json"
-
-
-def _journalled(body: Any) -> Any:
-    """The answer as the journal keeps it: JSON as sent, other bodies as text, none as None."""
-    if isinstance(body, bytes):
-        return body.decode("utf-8", "replace") if body else None
-    return body
 
 
 def _failing_root_field(root_field: str, message: str | None) -> Callable[..., Any]:
