@@ -5,28 +5,56 @@ The only module that imports pytest.
 One fake server runs per test session (per xdist worker); before each test the
 ``logscale_server`` fixture puts it back to the freshly seeded state, which
 costs about the same as a dictionary swap, so every test starts clean.
+
+pytest loads this module in every run of every project where the package is
+installed, so at load it imports only pytest and the seeding options: the
+server, GraphQL and Faker are imported when a fixture is first used.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Iterator
 from datetime import datetime
+from typing import TYPE_CHECKING, final
 
 import pytest
 
-from .fake import FakeLogScale
-from .harness.ratelimit import RateLimit
-from .http.app import AppOptions
-from .http.server import ServerOptions
-from .seeding import BOUNDS, SEEDING, Progress, SeedOptions
-from .seeding.options import option_from_text
+from .seeding.options import BOUNDS, SEEDING, SeedOptions, option_from_text
+
+if TYPE_CHECKING:
+    from .fake import FakeLogScale
+    from .harness.ratelimit import RateLimit
+    from .http.app import AppOptions
+    from .http.server import ServerOptions
+    from .seeding.generate import Progress
 
 __all__ = ["LogScaleServerFactory"]
 
 _OPTIONS = {**SEEDING, **BOUNDS}
 _DEFAULTS = SeedOptions()
-_server_key = pytest.StashKey[FakeLogScale]()
+#: The keywords of the factory other than the seeding options.
+_SERVER_OPTIONS = (
+    "host",
+    "port",
+    "wall_clock",
+    "app_options",
+    "rate_limit",
+    "server_options",
+    "journal_size",
+    "journal_bytes",
+    "journal_text",
+    "control",
+)
+_JOURNAL_BYTES_HELP = "bytes the journal of each fake may hold before dropping its oldest requests"
+_FUNCTION_SCOPED = ("logscale_server", "logscale_url", "logscale_token")
+_SCOPE_HINT = (
+    "pytest-logscale: logscale_server is reset before every test, so it is function-scoped; "
+    "a fixture of a wider scope makes a server of its own with "
+    "logscale_server_factory(...) (session-scoped, see docs/fixtures.md)."
+)
+_server_key = pytest.StashKey["FakeLogScale"]()
 _defaults_key = pytest.StashKey[SeedOptions]()
+_journal_bytes_key = pytest.StashKey["int | None"]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +68,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             help=f"{help_text} (default: ini logscale_{name}, else {default})",
         )
         parser.addini(f"logscale_{name}", help=f"{help_text} (default: {default})", default="")
+    group.addoption(
+        "--logscale-journal-bytes",
+        type=int,
+        default=None,
+        dest="logscale_journal_bytes",
+        help=f"{_JOURNAL_BYTES_HELP} (default: ini logscale_journal_bytes, else 32 MiB)",
+    )
+    parser.addini(
+        "logscale_journal_bytes", help=f"{_JOURNAL_BYTES_HELP} (default: 32 MiB)", default=""
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,6 +87,23 @@ def pytest_configure(config: pytest.Config) -> None:
         "of this test (or module, or class) with these options.",
     )
     config.stash[_defaults_key] = _configured_options(config)
+    config.stash[_journal_bytes_key] = _journal_bytes(config)
+
+
+def _journal_bytes(config: pytest.Config) -> int | None:
+    """``--logscale-journal-bytes``, else the ini setting, else None (the fake's default)."""
+    value: int | None = config.getoption("logscale_journal_bytes")
+    text = str(config.getini("logscale_journal_bytes")).strip()
+    if value is None and text:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+            message = f"ini option logscale_journal_bytes must be a whole number, got {text!r}"
+            raise pytest.UsageError(f"pytest-logscale: {message}") from None
+    if value is not None and value < 1:
+        raise pytest.UsageError(f"pytest-logscale: journal_bytes must be at least 1, not {value}")
+    return value
 
 
 def _configured_options(config: pytest.Config) -> SeedOptions:
@@ -91,10 +146,27 @@ def _marked_options(item: pytest.Item, base: SeedOptions) -> SeedOptions:
                 pytrace=False,
             )
         chosen.update(marker.kwargs)
+    return _replaced(base, chosen, "@pytest.mark.logscale: ")
+
+
+def _replaced(
+    base: SeedOptions,
+    chosen: dict[str, object],
+    prefix: str,
+    error: type[Exception] | None = None,
+) -> SeedOptions:
+    """``base`` with ``chosen`` changed, or one line saying what is wrong.
+
+    The message is raised (``error``) or failed with outside the ``except`` block,
+    so pytest shows it alone, never as "During handling of the above exception".
+    """
     try:
         return base.replace(**chosen)  # type: ignore[arg-type]
-    except ValueError as error:
-        pytest.fail(f"@pytest.mark.logscale: {error}", pytrace=False)
+    except (TypeError, ValueError) as refused:
+        message = f"{prefix}{refused}"
+    if error is not None:
+        raise error(message)
+    pytest.fail(message, pytrace=False)
 
 
 def _progress(config: pytest.Config) -> Progress:
@@ -108,12 +180,19 @@ def _progress(config: pytest.Config) -> Progress:
     return tell
 
 
+@final
 class LogScaleServerFactory:
     """Starts extra fake LogScale servers and stops them all at the end of the test session."""
 
-    def __init__(self, defaults: SeedOptions, progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        defaults: SeedOptions,
+        progress: Progress | None = None,
+        journal_bytes: int | None = None,
+    ) -> None:
         self.defaults = defaults
         self._progress = progress
+        self._journal_bytes = journal_bytes
         self._servers: list[FakeLogScale] = []
 
     def __call__(
@@ -125,17 +204,29 @@ class LogScaleServerFactory:
         app_options: AppOptions | None = None,
         rate_limit: RateLimit | None = None,
         server_options: ServerOptions | None = None,
+        journal_size: int | None = None,
+        journal_bytes: int | None = None,
+        journal_text: int | None = None,
+        control: bool = True,
         **seeding: int | str | datetime,
     ) -> FakeLogScale:
         """A started server; ``seeding`` takes the marker's options (``seed``, ``clock``, ...).
 
         Unset seeding options come from the command line, the ini file or the
-        defaults; the other keywords are :class:`~pytest_logscale.FakeLogScale`'s.
+        defaults; the other keywords are :class:`~pytest_logscale.FakeLogScale`'s
+        (``journal_bytes`` defaults to ``--logscale-journal-bytes``). Any other
+        keyword is a TypeError listing the valid ones.
         """
+        __tracebackhide__ = True
         unknown = sorted(set(seeding) - set(_OPTIONS))
         if unknown:
-            raise TypeError(f"unknown seeding option(s): {', '.join(unknown)}")
-        options = self.defaults.replace(**seeding)
+            raise TypeError(
+                f"logscale_server_factory got unknown option(s) {', '.join(unknown)}; "
+                f"it takes {', '.join((*_OPTIONS, *_SERVER_OPTIONS))}"
+            )
+        from .fake import FakeLogScale  # here, not at plugin load: see the module docstring
+
+        options = _replaced(self.defaults, dict(seeding), "logscale_server_factory: ", ValueError)
         fake = FakeLogScale(
             options,
             host=host,
@@ -143,6 +234,10 @@ class LogScaleServerFactory:
             wall_clock=wall_clock,
             app_options=app_options,
             rate_limit=rate_limit,
+            journal_size=journal_size,
+            journal_bytes=self._journal_bytes if journal_bytes is None else journal_bytes,
+            journal_text=journal_text,
+            control=control,
             progress=self._progress,
             server_options=server_options,
         )
@@ -162,12 +257,18 @@ def logscale_server_factory(pytestconfig: pytest.Config) -> Iterator[LogScaleSer
 
     ``logscale_server_factory(seed=7, organizations=2)`` returns a started
     :class:`~pytest_logscale.FakeLogScale` with its own port, state, clock and
-    journal; keyword options ``host``, ``port``, ``wall_clock``, ``app_options``,
-    ``rate_limit`` and ``server_options`` too. Every server it made is stopped at the end of the
-    session (or earlier: use the result in a ``with`` block). Unlike
-    ``logscale_server`` it is not reset between tests.
+    journal; keyword options ``host``, ``port``, ``wall_clock``,
+    ``app_options``, ``rate_limit``, ``server_options``, ``journal_size``,
+    ``journal_bytes``, ``journal_text`` and ``control`` too. Every server it made is stopped at the
+    end of the session (or earlier: use the result in a ``with`` block). Unlike
+    ``logscale_server`` it is not reset between tests; use it in fixtures of a
+    wider scope than a function.
     """
-    factory = LogScaleServerFactory(pytestconfig.stash[_defaults_key], _progress(pytestconfig))
+    factory = LogScaleServerFactory(
+        pytestconfig.stash[_defaults_key],
+        _progress(pytestconfig),
+        pytestconfig.stash[_journal_bytes_key],
+    )
     yield factory
     factory.stop_all()
 
@@ -194,9 +295,11 @@ def logscale_server(request: pytest.FixtureRequest) -> FakeLogScale:
     The handle is a :class:`~pytest_logscale.FakeLogScale`: ``url``,
     ``graphql_url``, ``token`` (the owner's session), ``owner()``/``admin()``/
     ``member()``, ``login(user)``, ``api_token(user)``, ``execute(query, ...)``,
-    ``clock``, ``journal``, ``faults`` and ``rate_limit`` (docs/faults.md) and the
-    seeded ``organizations``, ``users`` and ``sessions``. When the test fails, its
-    journal is added to the report.
+    ``post(body, ...)``, ``session(id)`` and ``find_sessions(...)`` (sessions as
+    they are now), ``clock``, ``journal``, ``faults`` and ``rate_limit``
+    (docs/faults.md) and the seeded ``organizations``, ``users`` and
+    ``sessions``. When the test fails, its journal is added to the report. For
+    a fixture of a wider scope, use ``logscale_server_factory``.
     """
     # Fetched, not named as an argument: pytest adds a finalizer to a named session
     # fixture for every test that uses it, about 1 KB a test kept to the session's end.
@@ -225,7 +328,24 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if not report.failed or report.when not in ("setup", "call"):
+        return report
     fake = item.stash.get(_server_key, None)
-    if fake is not None and report.failed and report.when in ("setup", "call"):
+    if fake is not None:
         report.sections.append(("logscale journal", fake.journal.format()))
+    elif report.when == "setup" and _is_our_scope_mismatch(call):
+        if isinstance(report.longrepr, str):
+            report.longrepr += "\n" + _SCOPE_HINT
+        else:
+            report.sections.append(("logscale", _SCOPE_HINT))
     return report
+
+
+def _is_our_scope_mismatch(call: pytest.CallInfo[None]) -> bool:
+    """Whether setup failed because a wider-scoped fixture asked for one of ours."""
+    if call.excinfo is None:
+        return False
+    text = str(call.excinfo.value)
+    return "ScopeMismatch" in text and any(
+        f"scoped fixture {name} " in text for name in _FUNCTION_SCOPED
+    )

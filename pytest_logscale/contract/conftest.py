@@ -13,7 +13,16 @@ from typing import Any
 import pytest
 
 from pytest_logscale.contract.client import LogScaleClient, Target, TooMany
-from pytest_logscale.contract.plugin import target_of
+from pytest_logscale.contract.plugin import WRITES_MARKER, target_of
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # here rather than in the plugin: a project that never runs the suite gets no marker
+    config.addinivalue_line(
+        "markers",
+        f"{WRITES_MARKER}: a contract check that changes the target's state; "
+        "it runs after every other test, and only when writes are allowed.",
+    )
 
 
 def _checked(target: Target) -> Target:

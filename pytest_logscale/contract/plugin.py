@@ -1,18 +1,22 @@
-"""The contract suite's options, marker and test order, loaded through its own pytest11 entry.
+"""The contract suite's options and test order, loaded through its own pytest11 entry.
 
 Options must be known before pytest parses the command line, which happens
 before ``pytest --pyargs pytest_logscale.contract`` finds the suite's
-conftest; so they live here, in a plugin every pytest run loads, and only
-the suite's fixtures live in its conftest.
+conftest; so they live here, in a plugin every pytest run loads. That is all it
+adds to a run that does not select the suite: four options, which nothing reads
+then, and no marker and no import beyond pytest (the suite's marker and
+fixtures live in its conftest, its HTTP client is imported when the suite runs).
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .client import Target
+if TYPE_CHECKING:
+    from .client import Target
 
 __all__ = ["WRITES_MARKER", "configured_target", "target_of"]
 
@@ -60,14 +64,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{WRITES_MARKER}: a contract check that changes the target's state; "
-        "it runs after every other test, and only when writes are allowed.",
-    )
-
-
 def _setting(config: pytest.Config, name: str) -> str | None:
     value = config.getoption(name) or os.environ.get(_ENVIRONMENT[name], "")
     return value.strip() or None
@@ -89,6 +85,8 @@ def configured_target(config: pytest.Config) -> Target | None:
         )
     if not url.startswith(("http://", "https://")):
         raise pytest.UsageError(f"--logscale-url must start with http:// or https://, got {url!r}")
+    from .client import Target  # only when the suite runs against a remote LogScale
+
     return Target(
         url=url,
         token=token,
