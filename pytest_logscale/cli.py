@@ -15,6 +15,7 @@ from .control import live_session_token
 from .domain.checks import whole_number_text
 from .domain.records import User
 from .fake import FakeLogScale
+from .harness.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_TEXT
 from .harness.ratelimit import RateLimit
 from .harness.statefile import StateError
 from .http.app import AppOptions
@@ -105,6 +106,22 @@ def _parser() -> argparse.ArgumentParser:
     limits = serve.add_argument_group("limits (see docs/faults.md, Hardening)")
     _add_limits(limits)
     _add_numbers(limits, _SERVER_HELP, ServerOptions())
+    limits.add_argument(
+        "--journal-bytes",
+        type=_positive,
+        metavar="N",
+        default=DEFAULT_JOURNAL_BYTES,
+        help="bytes the request journal may hold; the oldest requests go first "
+        "(default: %(default)s, and at most " + f"{SERVE_JOURNAL_SIZE:,} requests)",
+    )
+    limits.add_argument(
+        "--journal-text",
+        type=_positive,
+        metavar="N",
+        default=DEFAULT_JOURNAL_TEXT,
+        help="characters kept of each journalled query, variables and answer "
+        "(default: %(default)s)",
+    )
     return parser
 
 
@@ -241,6 +258,8 @@ def _fake(args: argparse.Namespace) -> FakeLogScale:
         app_options=_app_options(args),
         rate_limit=args.rate_limit,
         journal_size=SERVE_JOURNAL_SIZE,
+        journal_bytes=args.journal_bytes,
+        journal_text=args.journal_text,
         control=args.control,
         progress=_progress,
         server_options=_server_options(args),

@@ -213,3 +213,26 @@ def test_forty_requests_with_a_megabyte_of_variables_stay_within_the_bound() -> 
         assert len(fake.journal) == 41
         assert fake.journal.size_bytes <= bound
         assert grown < bound + (1 << 20), grown
+
+
+def test_serve_bounds_its_journal_by_bytes_with_flags() -> None:
+    from pytest_logscale import cli
+
+    default = cli._fake(cli._parser().parse_args(["serve"])).journal
+    assert (default.maxlen, default.max_bytes, default.max_text) == (1000, 32 << 20, 64 << 10)
+    chosen = cli._fake(
+        cli._parser().parse_args(["serve", "--journal-bytes", "5000", "--journal-text", "70"])
+    ).journal
+    assert (chosen.max_bytes, chosen.max_text) == (5000, 70)
+
+
+@pytest.mark.parametrize("flag", ["--journal-bytes", "--journal-text"])
+def test_serve_refuses_a_journal_bound_below_one(
+    flag: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pytest_logscale import cli
+
+    with pytest.raises(SystemExit) as exit:
+        cli._parser().parse_args(["serve", flag, "0"])
+    assert exit.value.code == 2
+    assert f"{flag}: must be at least 1, not 0" in capsys.readouterr().err
