@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -208,3 +209,13 @@ def test_the_contract_plugin_adds_no_marker_to_a_project(pytester: pytest.Pytest
     result = pytester.runpytest_subprocess(*FAST, "--markers")
     assert "logscale_contract_writes" not in result.stdout.str()
     result.stdout.fnmatch_lines(["@pytest.mark.logscale(*"])
+
+
+def test_the_installed_cost_benchmark_prints_its_table() -> None:
+    script = Path(__file__).parent.parent / "benchmarks" / "installed.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "| pytest-logscale installed, fixtures unused | " in done.stdout
+    assert "| < 50 ms | " in done.stdout
