@@ -43,3 +43,15 @@ def test_each_test_starts_at_the_seeded_instant(logscale_server, hours):
     logscale_server.clock.advance(hours=hours)
     assert logscale_server.clock.now - start == timedelta(hours=hours)
     assert start.year == 2025  # the seeded instant, whatever day the tests run
+
+
+def test_a_personal_api_token_outlives_the_session_limits(logscale_server):
+    # a tool that runs for hours should use a personal API token: it belongs to no
+    # session, so the idle and reauthentication limits never end it
+    session_token = logscale_server.admin_token  # a seeded session's token: it can expire
+    api_token = logscale_server.api_token(logscale_server.admin())
+
+    logscale_server.clock.advance(hours=11)  # past the seeded 10-hour idle limit
+
+    assert logscale_server.post(f'{{"query": "{WHO}"}}', token=session_token)[0] == 401
+    assert "errors" not in logscale_server.execute(WHO, token=api_token)

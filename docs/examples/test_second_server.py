@@ -22,7 +22,7 @@ def test_two_clusters_do_not_share_anything(logscale_server, staging):
     assert logscale_server.url != staging.url
     before = active_sessions(staging)
 
-    logscale_server.execute("mutation { logoutOfSession }", token=logscale_server.admin_token)
+    logscale_server.execute("mutation { logoutOfSession }", token=logscale_server.member_token)
 
     assert active_sessions(staging) == before
     staging.journal.assert_called("sessions", times=2)

@@ -28,10 +28,12 @@ def test_each_owner_sees_only_their_own_organization(logscale_server):
 @pytest.mark.logscale(organizations=2)
 def test_revoking_an_organization_spares_the_other(logscale_server):
     first, second = logscale_server.organizations
+    owner = logscale_server.token  # the first organization's owner: revoked with it
     logscale_server.execute(
-        f'mutation {{ revokeSession(input: {{id: "{first.id}", revocationType: Organization}}) }}'
+        f'mutation {{ revokeSession(input: {{id: "{first.id}", revocationType: Organization}}) }}',
+        token=owner,
     )
 
-    assert logscale_server.post('{"query": "{ currentUser { id } }"}')[0] == 401
+    assert logscale_server.post('{"query": "{ currentUser { id } }"}', token=owner)[0] == 401
     other = logscale_server.session_token(logscale_server.admin(second))
     assert "errors" not in logscale_server.execute("{ currentUser { id } }", token=other)
