@@ -3,14 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# `make serve` needs the runtime dependencies only: a stamp of its own, so it never
+# installs the test tools (and the test stamp's install includes it)
+RUNTIME := $(VENV)/.runtime
+# pytest-xdist workers for `make test`: each has its own fake server
+WORKERS ?= 2
 
 .PHONY: test serve lint clients bench clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME)
+
+$(RUNTIME): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,9 +41,9 @@ clients:
 	fi
 
 test: lint clients
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS)
 
-serve: $(STAMP)
+serve: $(RUNTIME)
 	$(BIN)/pytest-logscale serve
 
 # `make bench` runs every benchmark (about two minutes); `make bench BENCH="--quick query"` one.
