@@ -115,9 +115,9 @@ class FakeLogScale:
     the n-th gets instance n (:class:`~pytest_logscale.SeedOptions`), the same
     in every run; one that loads another's state file takes its tokens too.
     The :attr:`journal` keeps at most ``journal_size`` of the newest requests
-    (no count limit by default) in at most ``journal_bytes`` bytes (32 MiB),
+    (no count limit by default) in at most ``journal_bytes`` bytes (None: 32 MiB),
     each entry's query, variables and answer cut at ``journal_text`` characters
-    (64 KiB). ``control=False`` switches off the control API under
+    (None: 64 KiB). ``control=False`` switches off the control API under
     :attr:`control_url` (docs/control-api.md). With ``wall_clock`` and no ``clock``
     anchor in the options, the data is seeded relative to now. ``progress(done,
     total)`` hears how seeding goes when it takes more than a couple of seconds.
@@ -135,8 +135,8 @@ class FakeLogScale:
         wall_clock: bool = False,
         rate_limit: RateLimit | None = None,
         journal_size: int | None = None,
-        journal_bytes: int = DEFAULT_JOURNAL_BYTES,
-        journal_text: int = DEFAULT_JOURNAL_TEXT,
+        journal_bytes: int | None = None,
+        journal_text: int | None = None,
         control: bool = True,
         progress: Progress | None = None,
         server_options: ServerOptions | None = None,
@@ -148,7 +148,11 @@ class FakeLogScale:
         options = self._with_instance(options)
         self.seed_options = options
         self._progress = progress
-        self.journal = Journal(journal_size, max_bytes=journal_bytes, max_text=journal_text)
+        self.journal = Journal(
+            journal_size,
+            max_bytes=DEFAULT_JOURNAL_BYTES if journal_bytes is None else journal_bytes,
+            max_text=DEFAULT_JOURNAL_TEXT if journal_text is None else journal_text,
+        )
         dataset = cached_dataset(options, progress)
         self.store = Store(dataset, Clock(dataset.start_ms, wall=wall_clock))
         self._faults = FaultPlan(seed=self.seed_options.seed)

@@ -236,3 +236,15 @@ def test_serve_refuses_a_journal_bound_below_one(
         cli._parser().parse_args(["serve", flag, "0"])
     assert exit.value.code == 2
     assert f"{flag}: must be at least 1, not 0" in capsys.readouterr().err
+
+
+def test_the_control_apis_journal_refuses_a_misspelt_field_naming_the_closest(
+    logscale_server: FakeLogScale,
+) -> None:
+    import requests
+
+    answer = requests.get(logscale_server.control_url + "/journal?field=revokeSesion", timeout=30)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()
+    assert error["field"] == "field"
+    assert "did you mean 'revokeSession'?" in error["error"]

@@ -76,7 +76,7 @@ def test_the_factorys_unknown_option_error_lists_the_valid_ones(
         [
             "*TypeError: logscale_server_factory got unknown option(s) sessoins; it takes seed, "
             "organizations, users, sessions, host, port, wall_clock, app_options, rate_limit, "
-            "journal_size, journal_bytes, journal_text"
+            "journal_size, journal_bytes, journal_text, control"
         ]
     )
 

@@ -151,9 +151,12 @@ def _exchange(exchange: Exchange) -> dict[str, Any]:
 
 
 def _get_journal(fake: FakeLogScale, request: Request) -> Any:
-    found = fake.journal.calls(
-        request.query.get("field"), operation_name=request.query.get("operation")
-    )
+    try:
+        found = fake.journal.calls(
+            request.query.get("field"), operation_name=request.query.get("operation")
+        )
+    except ValueError as error:  # a root field the schema does not have: the closest is named
+        raise bad("field", str(error)) from None
     return {"entries": [_exchange(e) for e in found]}
 
 
