@@ -186,6 +186,8 @@ def test_the_public_names_are_there_when_asked_for() -> None:
 
     for name in pytest_logscale.__all__:
         assert getattr(pytest_logscale, name) is not None
+    # the lazy table and __all__ name the same things (mypy reads the TYPE_CHECKING imports)
+    assert sorted([*pytest_logscale._HOMES, "__version__"]) == sorted(pytest_logscale.__all__)
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         pytest_logscale.Nope  # type: ignore[attr-defined]  # noqa: B018
 
