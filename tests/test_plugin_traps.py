@@ -20,8 +20,15 @@ HEAVY = ("faker", "graphql", "ariadne", "werkzeug", "urllib.request", "http.clie
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
-        ("logscale(users=2)", "@pytest.mark.logscale: users must be between 3 and 100000, got 2"),
-        ("logscale(seed='7')", "@pytest.mark.logscale: seed must be a whole number, got '7'"),
+        (
+            "logscale(users=2)",
+            "@pytest.mark.logscale: users must be a whole number from 3 to 100000, not 2",
+        ),
+        (
+            "logscale(seed='7')",
+            "@pytest.mark.logscale: seed must be a whole number from 0 to 9223372036854775807, "
+            "not '7'",
+        ),
     ],
 )
 def test_a_bad_marker_value_is_said_once_in_one_line(
@@ -53,7 +60,7 @@ def test_a_bad_factory_value_is_one_error_without_a_chain(pytester: pytest.Pytes
             with pytest.raises(ValueError) as error:
                 logscale_server_factory(users=2)
             assert str(error.value) == (
-                "logscale_server_factory: users must be between 3 and 100000, got 2"
+                "logscale_server_factory: users must be a whole number from 3 to 100000, not 2"
             )
             assert error.value.__context__ is None and error.value.__cause__ is None
         """
@@ -75,8 +82,9 @@ def test_the_factorys_unknown_option_error_lists_the_valid_ones(
     result.stdout.fnmatch_lines(
         [
             "*TypeError: logscale_server_factory got unknown option(s) sessoins; it takes seed, "
-            "organizations, users, sessions, host, port, wall_clock, app_options, rate_limit, "
-            "journal_size, journal_bytes, journal_text, control"
+            "organizations, users, sessions, clock, max_sessions, max_users, max_state_bytes, "
+            "host, port, wall_clock, app_options, rate_limit, journal_size, journal_bytes, "
+            "journal_text, control"
         ]
     )
 
