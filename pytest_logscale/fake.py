@@ -82,7 +82,8 @@ class SessionNow:
     """A session as it is at the moment it was read, with its status then.
 
     ``session`` is the record (every field of :class:`~pytest_logscale.Session`);
-    ``status`` is ``active``, ``inactive`` (idle longer than the organization's
+    ``status`` (a :class:`~pytest_logscale.SessionStatus`, a string enum) is
+    ``active``, ``inactive`` (idle longer than the organization's
     ``maxInactivityPeriod``), ``reauthentication_due`` (older than its
     ``forceReauthenticationAfter``), ``logged_out`` or ``revoked``, decided by
     the fake's one rule on its clock; ``active`` is whether it is ``active``.
