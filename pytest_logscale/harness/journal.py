@@ -214,7 +214,11 @@ class Exchange:
         if called:
             lines.append("  arguments: " + ", ".join(called))
         if self.response_text is not None:
-            lines.append("  response: " + _short(self.response_text, "response" in self.truncated))
+            cut = "response" in self.truncated
+            shown = self.response_text
+            if self.response_is_json and not cut:  # one spacing, whatever encoder sent it
+                shown = json.dumps(self.response, default=str)
+            lines.append("  response: " + _short(shown, cut))
         if "query" in self.truncated and self.query is not None:
             lines.append(f"  query: cut at {len(self.query)} characters")
         return "\n".join(lines)
