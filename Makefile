@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -29,8 +29,10 @@ clients:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libwww-perl; \
 	fi
 
+# After the suite, noxfile.py proves the dependency ranges: floors, newest, codegen.
 test: lint clients
 	$(BIN)/pytest
+	$(BIN)/nox
 
 serve: $(STAMP)
 	$(BIN)/pytest-logscale serve
@@ -40,4 +42,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) .nox build dist .mypy_cache .ruff_cache .pytest_cache *.egg-info
