@@ -265,6 +265,23 @@ def per_test_costs(
     }
 
 
+def check(folder: Path, count: int = 2) -> str:
+    """Run every kind's suite once in one pytest process; its output, or RuntimeError."""
+    canned = _canned()
+    (folder / "conftest.py").write_text(_TIMING_CONFTEST)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    for kind in _BODIES:
+        _write(folder, kind, count, canned)
+    times = folder / "times.json"
+    command = [sys.executable, "-m", "pytest", "-q", str(folder)]
+    done = subprocess.run(
+        command, cwd=folder, capture_output=True, text=True, env=_environment(times)
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the benchmark's suites fail:\n{done.stdout[-3000:]}{done.stderr}")
+    return done.stdout
+
+
 def describe(cost: Cost) -> str:
     """A cost as milliseconds per test with the spread of its repeats."""
     low, high = min(cost.whole), max(cost.whole)
