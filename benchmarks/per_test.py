@@ -142,7 +142,7 @@ KINDS = {
 }
 
 #: Times each test's run protocol from inside pytest (the project's earlier, in-process measure).
-_TIMING_CONFTEST = """
+TIMING_CONFTEST = """
 import json
 import os
 import time
@@ -241,7 +241,7 @@ def per_test_costs(
     inside: dict[str, list[float]] = {k: [] for k in everything}
     with tempfile.TemporaryDirectory(prefix="logscale-per-test-") as name:
         folder = Path(name)
-        (folder / "conftest.py").write_text(_TIMING_CONFTEST)
+        (folder / "conftest.py").write_text(TIMING_CONFTEST)
         (folder / "pytest.ini").write_text("[pytest]\n")  # the rootdir: no outside config
         paths = {
             k: (_write(folder, k, small, canned), _write(folder, k, large, canned))
@@ -268,7 +268,7 @@ def per_test_costs(
 def check(folder: Path, count: int = 2) -> str:
     """Run every kind's suite once in one pytest process; its output, or RuntimeError."""
     canned = _canned()
-    (folder / "conftest.py").write_text(_TIMING_CONFTEST)
+    (folder / "conftest.py").write_text(TIMING_CONFTEST)
     (folder / "pytest.ini").write_text("[pytest]\n")
     for kind in _BODIES:
         _write(folder, kind, count, canned)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import per_test  # beside this script
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pytest_logscale import FakeLogScale
@@ -347,38 +348,13 @@ def write_suite(folder: Path, kind: str, count: int, canned: dict[str, Any]) -> 
     return path
 
 
-#: Times each test's whole run protocol (setup, call, teardown, reporting) from inside pytest,
-#: so that interpreter start, imports and session-wide set-up stay out of the figures.
-_TIMING_CONFTEST = """
-import json
-import os
-import time
-
-import pytest
-
-TIMES = []
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    started = time.perf_counter()
-    yield
-    TIMES.append(time.perf_counter() - started)
-
-
-def pytest_sessionfinish(session):
-    with open(os.environ["LOGSCALE_BENCH_TIMES"], "w") as out:
-        json.dump(TIMES, out)
-"""
-
-
 def pytest_per_test(path: Path, *extra: str) -> float:
     """Mean seconds per test of one file run by pytest in a fresh interpreter.
 
     The first and last tests are left out: they carry the session-scoped set-up
     (seeding, starting servers) and tear-down, paid once per run, not per test.
     """
-    (path.parent / "conftest.py").write_text(_TIMING_CONFTEST)
+    (path.parent / "conftest.py").write_text(per_test.TIMING_CONFTEST)
     times_file = path.with_suffix(".times.json")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, str(path)]
     environment = {**os.environ, "LOGSCALE_BENCH_TIMES": str(times_file)}
@@ -405,8 +381,6 @@ def per_test_costs(kinds: list[str], count: int, repeats: int, *extra: str) -> d
 
 def bench_per_test(quick: bool) -> list[Row]:
     """Per-test cost as whole pytest processes (benchmarks/per_test.py): ours against others."""
-    import per_test  # beside this script
-
     small, large, repeats = (5, 20, 1) if quick else (30, 300, 5)
     cases = [
         (
