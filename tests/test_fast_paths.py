@@ -18,12 +18,7 @@ from pytest_logscale import FakeLogScale
 from pytest_logscale.domain.dataset import search_text
 from pytest_logscale.domain.records import Level, Order, RevocationType, SortBy
 from pytest_logscale.domain.store import SessionQuery
-<<<<<<< HEAD
 from pytest_logscale.graphql.fastpath import SUPPORTED, FastPath
-=======
-from pytest_logscale.graphql.compat import Executor
-from pytest_logscale.graphql.fastpath import FastPath
->>>>>>> 4fa9341 (Dependency ranges that install beside ariadne-codegen: graphql-core>=3.2.7,<3.4 (compat.py settles 3.2's differences: no Executor so no fast path, the operation-type rule, the parser's limits), werkzeug<4, pluggy>=1.2 for wrapper hooks, ariadne>=1.0; nox sessions floors/newest/codegen run by make test)
 from pytest_logscale.graphql.resolvers import Context
 from pytest_logscale.seeding import SeedOptions
 
@@ -82,11 +77,7 @@ def by_fast_path(fake: FakeLogScale, query: str, variables: dict[str, Any]) -> A
     return FastPath(fake.app.schema).run(prepared.document, operation, variables, context)
 
 
-<<<<<<< HEAD
 @pytest.mark.skipif(not SUPPORTED, reason="the fast path needs graphql-core 3.3")
-=======
-@pytest.mark.skipif(Executor is None, reason="graphql-core 3.2: every request runs through it")
->>>>>>> 4fa9341 (Dependency ranges that install beside ariadne-codegen: graphql-core>=3.2.7,<3.4 (compat.py settles 3.2's differences: no Executor so no fast path, the operation-type rule, the parser's limits), werkzeug<4, pluggy>=1.2 for wrapper hooks, ariadne>=1.0; nox sessions floors/newest/codegen run by make test)
 @pytest.mark.parametrize("query", FAST)
 def test_fast_path_gives_graphql_cores_result(fake: FakeLogScale, query: str) -> None:
     variables = {"n": 3, "s": "IPAddress"}
