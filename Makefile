@@ -18,7 +18,7 @@ $(VENV)/bin/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(STAMP) $(RUNTIME)
 
 $(RUNTIME): pyproject.toml | $(VENV)/bin/python
@@ -42,8 +42,10 @@ clients:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libwww-perl; \
 	fi
 
+# After the suite, noxfile.py proves the dependency ranges: floors, newest, codegen.
 test: lint clients
 	$(BIN)/pytest -n $(WORKERS)
+	$(BIN)/nox
 
 serve: $(RUNTIME)
 	$(BIN)/pytest-logscale serve
@@ -53,4 +55,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) .nox build dist .mypy_cache .ruff_cache .pytest_cache *.egg-info

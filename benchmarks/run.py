@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import per_test  # beside this script
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from pytest_logscale import FakeLogScale
@@ -347,38 +348,13 @@ def write_suite(folder: Path, kind: str, count: int, canned: dict[str, Any]) -> 
     return path
 
 
-#: Times each test's whole run protocol (setup, call, teardown, reporting) from inside pytest,
-#: so that interpreter start, imports and session-wide set-up stay out of the figures.
-_TIMING_CONFTEST = """
-import json
-import os
-import time
-
-import pytest
-
-TIMES = []
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    started = time.perf_counter()
-    yield
-    TIMES.append(time.perf_counter() - started)
-
-
-def pytest_sessionfinish(session):
-    with open(os.environ["LOGSCALE_BENCH_TIMES"], "w") as out:
-        json.dump(TIMES, out)
-"""
-
-
 def pytest_per_test(path: Path, *extra: str) -> float:
     """Mean seconds per test of one file run by pytest in a fresh interpreter.
 
     The first and last tests are left out: they carry the session-scoped set-up
     (seeding, starting servers) and tear-down, paid once per run, not per test.
     """
-    (path.parent / "conftest.py").write_text(_TIMING_CONFTEST)
+    (path.parent / "conftest.py").write_text(per_test.TIMING_CONFTEST)
     times_file = path.with_suffix(".times.json")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra, str(path)]
     environment = {**os.environ, "LOGSCALE_BENCH_TIMES": str(times_file)}
@@ -404,21 +380,49 @@ def per_test_costs(kinds: list[str], count: int, repeats: int, *extra: str) -> d
 
 
 def bench_per_test(quick: bool) -> list[Row]:
-    """One sessions(limit: 10) query per test: logscale_server against pytest-httpserver."""
-    count, repeats = (50, 1) if quick else (300, 5)
-    cost = per_test_costs(["httpserver", "ours"], count, repeats)
-    ratio = cost["ours"] / cost["httpserver"]
-    return [
-        Row(
-            f"a test making one sessions(limit: 10) query ({count} tests, median of {repeats}"
-            " runs, less an empty test)",
-            f"{ms(cost['httpserver'])} (httpserver, canned JSON)",
-            f"{ms(cost['ours'])} (logscale_server)",
-            ratio,
-            "<= 1.0x",
-            ratio <= 1.0,
-        )
+    """Per-test cost as whole pytest processes (benchmarks/per_test.py): ours against others."""
+    small, large, repeats = (5, 20, 1) if quick else (30, 300, 5)
+    cases = [
+        (
+            "query-ours",
+            "query-httpserver",
+            "one sessions(limit: 10) query",
+            "httpserver, canned JSON",
+        ),
+        ("realistic-ours", "realistic-httpserver", "realistic test", "httpserver, canned JSON"),
+        ("realistic-ours-httpx", "realistic-respx", "realistic test, httpx", "respx, in process"),
+        ("realistic-ours", "realistic-responses", "realistic test", "responses, in process"),
     ]
+    kinds = sorted({kind for case in cases for kind in case[:2]})
+    cost = per_test.per_test_costs(kinds, small, large, repeats)
+    rows = []
+    how = f"slope {small}->{large} tests less empty, median of {repeats}"
+    for ours, baseline, what, against in cases:
+        ratio = cost[ours].median / cost[baseline].median
+        rows.append(
+            Row(
+                f"{what}, whole process ({how})",
+                f"{per_test.describe(cost[baseline])} ({against})",
+                f"{per_test.describe(cost[ours])} (logscale_server)",
+                ratio,
+                "<= 1.0x",
+                ratio <= 1.0,
+            )
+        )
+    for ours, baseline, what, against in cases[:2]:
+        inside = cost[ours].in_process_median
+        base = cost[baseline].in_process_median
+        rows.append(
+            Row(
+                f"{what}, in process (run protocol only, the earlier measure, same runs)",
+                f"{ms(base)} ({against})",
+                f"{ms(inside)} (logscale_server)",
+                inside / base,
+                "(informative)",
+                None,
+            )
+        )
+    return rows
 
 
 # -- the fixture alone --------------------------------------------------------------------------

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 SCRIPT = Path(__file__).parent.parent / "benchmarks" / "run.py"
 
 
@@ -43,3 +45,16 @@ def test_the_throughput_benchmark_prints_both_loads_against_both_baselines() -> 
         assert f"| {load}" in done.stdout
     assert done.stdout.count("computed vs canned on Werkzeug's make_server") == 2
     assert done.stdout.count("computed vs canned on our ThreadedServer") == 2
+
+
+def test_every_per_test_suite_passes_as_written(tmp_path: Path) -> None:
+    # the whole-process per-test benchmark times suites it writes; they must pass to count
+    for baseline in ("respx", "responses", "pytest_httpserver"):
+        pytest.importorskip(baseline)
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import per_test
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    output = per_test.check(tmp_path)
+    assert f"{2 * len(per_test.KINDS)} passed" in output

@@ -10,6 +10,7 @@ import pytest
 import requests
 from ariadne import make_executable_schema
 from graphql import (
+    GraphQLArgument,
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
@@ -17,11 +18,13 @@ from graphql import (
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLSchema,
+    ast_from_value,
     build_client_schema,
     build_schema,
     get_introspection_query,
     introspection_from_schema,
     lexicographic_sort_schema,
+    print_ast,
     print_schema,
 )
 from graphql.pyutils import Undefined
@@ -123,9 +126,36 @@ def test_every_served_argument_has_the_same_type_and_default_in_the_full_schema(
                 where = f"{name}.{field_name}({arg_name})"
                 assert arg_name in full_args, where
                 assert str(arg.type) == str(full_args[arg_name].type), where
-                assert arg.default_value == full_args[arg_name].default_value, where
+                documented = DOCUMENTED_DEFAULTS.get((name, field_name, arg_name))
+                expected = default_of(full_args[arg_name]) if documented is None else documented
+                assert default_of(arg) == expected, where
                 checked += 1
     assert checked >= 10
+
+
+#: Defaults the served schema declares where LogScale's published schema declares none: the
+#: ones the sessions() reference page documents (docs/behaviour.md, the sessions() table).
+DOCUMENTED_DEFAULTS = {
+    ("Query", "sessions", "level"): "Organization",
+    ("Query", "sessions", "sortBy"): "LastActivityTime",
+    ("Query", "sessions", "orderBy"): "ASC",
+    ("Query", "sessions", "skip"): "0",
+    ("Query", "sessions", "limit"): "50",
+    ("Query", "sessions", "onlyActiveSessions"): "true",
+}
+
+
+def default_of(arg: GraphQLArgument) -> str | None:
+    """An argument's default as GraphQL text, None when it has none.
+
+    graphql-core 3.2 keeps it in ``default_value``; 3.3 keeps a schema's literal default
+    in ``default`` and leaves ``default_value`` undefined, so comparing ``default_value``
+    alone compares nothing there.
+    """
+    if arg.default_value is not Undefined:
+        return print_ast(ast_from_value(arg.default_value, arg.type))
+    literal = getattr(getattr(arg, "default", None), "literal", None)
+    return None if literal is None else print_ast(literal)
 
 
 def is_required(type_: Any, default: Any) -> bool:

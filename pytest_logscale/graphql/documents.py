@@ -20,11 +20,11 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     parse,
-    specified_rules,
     validate,
 )
 from graphql.validation import ASTValidationRule
 
+from .compat import SPECIFIED_RULES
 from .footprint import retained_bytes
 from .limits import QueryLimits, check_limits
 from .selections import Outline
@@ -134,7 +134,7 @@ class DocumentCache:
         self._limits = limits
         self._parse_limits = _parser_limits(limits.max_tokens)
         self._max_bytes = max_bytes
-        self._rules = (*specified_rules, *rules)
+        self._rules = (*SPECIFIED_RULES, *rules)
         self._entries: OrderedDict[str, tuple[Prepared, int]] = OrderedDict()
         self._retained = 0
         self._lock = threading.Lock()

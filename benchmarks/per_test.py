@@ -1,0 +1,288 @@
+"""Per-test cost as a user's CI pays it: whole pytest processes, interpreter start included.
+
+A suite of ``small`` tests and one of ``large`` tests of the same kind are each run by
+``python -m pytest`` in a fresh process; the kind's cost per test is the slope between
+the two wall-clock times, less the slope of a suite of empty tests. What every run pays
+once (interpreter start, imports, seeding, starting a server) cancels in the slope; what
+each test pays (collection, assertion rewriting, set-up, the call, tear-down, reporting)
+stays. Kinds are interleaved within each repeat, so drift of a shared machine hits every
+kind alike, and the median of the repeats is taken.
+
+Bytecode caching is on (``PYTHONDONTWRITEBYTECODE`` is removed from the environment; a
+warm-up run writes the caches): with it off, pytest rewrites the asserts of every test
+module on every run, a cost that grows with the length of the test body and so favours
+short tests.
+
+The same runs also time each test's run protocol from inside pytest (a conftest hook),
+the project's earlier measure: the difference between the two explains why that measure
+read lower than the whole-process one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The per-test query of the plugin issue.
+SMALL_QUERY = "query { sessions(limit: 10) { totalResults results { id ip clientInfo } } }"
+#: The realistic test's query: it needs ids to revoke one.
+PAGE_QUERY = "query Page { sessions(limit: 10) { results { id isCurrentSession } } }"
+REVOKE = (
+    "mutation Revoke($id: String!) { revokeSession(input: {id: $id, revocationType: Session}) }"
+)
+
+_HEAD = """
+import json
+
+import {client}
+
+URL_PATH = "/graphql"
+SMALL_QUERY = {small!r}
+PAGE_QUERY = {page!r}
+REVOKE = {revoke!r}
+CANNED = json.loads({canned!r})
+CANNED_PAGE = json.loads({canned_page!r})
+REVOKED = {{"data": {{"revokeSession": True}}}}
+VICTIM = {victim!r}
+
+
+def revoke_body(session_id):
+    return {{"query": REVOKE, "variables": {{"id": session_id}}}}
+
+
+def revoke_one(post, url, headers):
+    page = post(url, json={{"query": PAGE_QUERY}}, headers=headers).json()
+    victim = next(s["id"] for s in page["data"]["sessions"]["results"] if not s["isCurrentSession"])
+    assert post(url, json=revoke_body(victim), headers=headers).json() == REVOKED
+    return victim
+"""
+
+#: Test bodies by kind; ``{n}`` numbers the tests. Each kind's client is named in KINDS.
+_BODIES = {
+    "empty": "def test_{n}():\n    pass\n",
+    "query-ours": """
+        def test_{n}(logscale_server):
+            headers = {{"Authorization": "Bearer " + logscale_server.token}}
+            answer = requests.post(logscale_server.graphql_url, json={{"query": SMALL_QUERY}},
+                                   headers=headers)
+            assert answer.status_code == 200 and answer.json() == CANNED
+        """,
+    "query-httpserver": """
+        def test_{n}(httpserver):
+            httpserver.expect_request(URL_PATH, method="POST").respond_with_json(CANNED)
+            answer = requests.post(httpserver.url_for(URL_PATH), json={{"query": SMALL_QUERY}})
+            assert answer.status_code == 200 and answer.json() == CANNED
+        """,
+    "realistic-ours": """
+        def test_{n}(logscale_server):
+            headers = {{"Authorization": "Bearer " + logscale_server.token}}
+            victim = revoke_one(requests.post, logscale_server.graphql_url, headers)
+            assert logscale_server.journal[-1].variables == {{"id": victim}}
+        """,
+    "realistic-ours-httpx": """
+        def test_{n}(logscale_server):
+            headers = {{"Authorization": "Bearer " + logscale_server.token}}
+            victim = revoke_one(CLIENT.post, logscale_server.graphql_url, headers)
+            assert logscale_server.journal[-1].variables == {{"id": victim}}
+        """,
+    "realistic-httpserver": """
+        def test_{n}(httpserver):
+            httpserver.expect_request(URL_PATH, json={{"query": PAGE_QUERY}}).respond_with_json(
+                CANNED_PAGE)
+            httpserver.expect_request(URL_PATH, json=revoke_body(VICTIM)).respond_with_json(
+                REVOKED)
+            victim = revoke_one(requests.post, httpserver.url_for(URL_PATH), {{}})
+            assert json.loads(httpserver.log[-1][0].data)["variables"] == {{"id": victim}}
+        """,
+    "realistic-responses": """
+        @responses.activate
+        def test_{n}():
+            url = "http://logscale.test" + URL_PATH
+            responses.post(url, json=CANNED_PAGE,
+                           match=[responses.matchers.json_params_matcher({{"query": PAGE_QUERY}})])
+            responses.post(url, json=REVOKED,
+                           match=[responses.matchers.json_params_matcher(revoke_body(VICTIM))])
+            victim = revoke_one(requests.post, url, {{}})
+            assert json.loads(responses.calls[-1].request.body)["variables"] == {{"id": victim}}
+        """,
+    "realistic-respx": """
+        def test_{n}(respx_mock):
+            url = "http://logscale.test" + URL_PATH
+            respx_mock.post(url, json={{"query": PAGE_QUERY}}).respond(json=CANNED_PAGE)
+            respx_mock.post(url, json=revoke_body(VICTIM)).respond(json=REVOKED)
+            victim = revoke_one(CLIENT.post, url, {{}})
+            sent = json.loads(respx_mock.calls.last.request.content)
+            assert sent["variables"] == {{"id": victim}}
+        """,
+}
+
+#: httpx's top-level ``httpx.post`` builds a client, and so an SSL context, per call (tens
+#: of milliseconds, which would drown every other cost): its tests share one client, as
+#: real suites do.
+_HTTPX = "httpx\n\nCLIENT = httpx.Client()"
+
+#: The client module each kind imports.
+KINDS = {
+    "empty": "json",
+    "query-ours": "requests",
+    "query-httpserver": "requests",
+    "realistic-ours": "requests",
+    "realistic-ours-httpx": _HTTPX,
+    "realistic-httpserver": "requests",
+    "realistic-responses": "requests, responses, responses.matchers",
+    "realistic-respx": _HTTPX,
+}
+
+#: Times each test's run protocol from inside pytest (the project's earlier, in-process measure).
+TIMING_CONFTEST = """
+import json
+import os
+import time
+
+import pytest
+
+TIMES = []
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    started = time.perf_counter()
+    yield
+    TIMES.append(time.perf_counter() - started)
+
+
+def pytest_sessionfinish(session):
+    with open(os.environ["LOGSCALE_BENCH_TIMES"], "w") as out:
+        json.dump(TIMES, out)
+"""
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Seconds per test of one kind, less the empty suite's: both measures, every repeat."""
+
+    whole: list[float]
+    in_process: list[float]
+
+    @property
+    def median(self) -> float:
+        """The whole-process cost (the target's measure)."""
+        return statistics.median(self.whole)
+
+    @property
+    def in_process_median(self) -> float:
+        """The in-process cost (first and last test left out)."""
+        return statistics.median(self.in_process)
+
+
+def _canned() -> tuple[str, str, str]:
+    """The answers the fake gives the two queries in its default state, and a victim id."""
+    from pytest_logscale import FakeLogScale
+
+    with FakeLogScale() as fake:
+        small = fake.execute(SMALL_QUERY)
+        page = fake.execute(PAGE_QUERY)
+    victim = next(s["id"] for s in page["data"]["sessions"]["results"] if not s["isCurrentSession"])
+    return json.dumps(small), json.dumps(page), victim
+
+
+def _write(folder: Path, kind: str, count: int, canned: tuple[str, str, str]) -> Path:
+    body = textwrap.dedent(_BODIES[kind]).lstrip("\n")
+    head = _HEAD.format(
+        client=KINDS[kind],
+        small=SMALL_QUERY,
+        page=PAGE_QUERY,
+        revoke=REVOKE,
+        canned=canned[0],
+        canned_page=canned[1],
+        victim=canned[2],
+    )
+    path = folder / f"test_{kind.replace('-', '_')}_{count}.py"
+    path.write_text(head + "\n\n" + "\n\n".join(body.format(n=n) for n in range(count)))
+    return path
+
+
+def _environment(times: Path) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    environment["LOGSCALE_BENCH_TIMES"] = str(times)
+    return environment
+
+
+def _run(path: Path) -> tuple[float, float]:
+    """Wall seconds of one pytest process on ``path``, and its in-process mean per test."""
+    times = path.with_suffix(".times.json")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", str(path)]
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, cwd=path.parent, capture_output=True, text=True, env=_environment(times)
+    )
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"pytest failed on {path.name}:\n{done.stdout[-3000:]}{done.stderr}")
+    inside: list[float] = json.loads(times.read_text())
+    return wall, statistics.fmean(inside[1:-1] or inside)
+
+
+def per_test_costs(
+    kinds: list[str], small: int = 30, large: int = 300, repeats: int = 5
+) -> dict[str, Cost]:
+    """Each kind's cost per test less the empty suite's, whole-process and in-process."""
+    canned = _canned()
+    everything = ["empty", *kinds]
+    whole: dict[str, list[float]] = {k: [] for k in everything}
+    inside: dict[str, list[float]] = {k: [] for k in everything}
+    with tempfile.TemporaryDirectory(prefix="logscale-per-test-") as name:
+        folder = Path(name)
+        (folder / "conftest.py").write_text(TIMING_CONFTEST)
+        (folder / "pytest.ini").write_text("[pytest]\n")  # the rootdir: no outside config
+        paths = {
+            k: (_write(folder, k, small, canned), _write(folder, k, large, canned))
+            for k in everything
+        }
+        for pair in paths.values():  # warm-up: bytecode caches written, files in the page cache
+            for path in pair:
+                _run(path)
+        for _ in range(repeats):
+            for kind, (few, many) in paths.items():
+                few_wall, _ = _run(few)
+                many_wall, many_inside = _run(many)
+                whole[kind].append((many_wall - few_wall) / (large - small))
+                inside[kind].append(many_inside)
+    return {
+        k: Cost(
+            [w - e for w, e in zip(whole[k], whole["empty"], strict=True)],
+            [i - e for i, e in zip(inside[k], inside["empty"], strict=True)],
+        )
+        for k in kinds
+    }
+
+
+def check(folder: Path, count: int = 2) -> str:
+    """Run every kind's suite once in one pytest process; its output, or RuntimeError."""
+    canned = _canned()
+    (folder / "conftest.py").write_text(TIMING_CONFTEST)
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    for kind in _BODIES:
+        _write(folder, kind, count, canned)
+    times = folder / "times.json"
+    command = [sys.executable, "-m", "pytest", "-q", str(folder)]
+    done = subprocess.run(
+        command, cwd=folder, capture_output=True, text=True, env=_environment(times)
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"the benchmark's suites fail:\n{done.stdout[-3000:]}{done.stderr}")
+    return done.stdout
+
+
+def describe(cost: Cost) -> str:
+    """A cost as milliseconds per test with the spread of its repeats."""
+    low, high = min(cost.whole), max(cost.whole)
+    return f"{cost.median * 1000:.2f} ms ({low * 1000:.2f} to {high * 1000:.2f})"
