@@ -32,6 +32,7 @@ FLOORS = {
     "ariadne": "1.0.0",
     "werkzeug": "3.0.0",
     "faker": "30.0.0",
+    "orjson": "3.9.0",
 }
 
 
@@ -62,7 +63,7 @@ def _pytest(session: nox.Session, *paths: str) -> None:
 
 _VERSIONS = (
     "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in "
-    "('pytest', 'pluggy', 'graphql-core', 'ariadne', 'werkzeug', 'faker')))"
+    "('pytest', 'pluggy', 'graphql-core', 'ariadne', 'werkzeug', 'faker', 'orjson')))"
 )
 
 

@@ -43,7 +43,8 @@ def test_a_bad_marker_value_is_said_once_in_one_line(
             pass
         """
     )
-    result = pytester.runpytest(*FAST)
+    # -rN: no short summary, whose line repeats the message (in full when CI is set)
+    result = pytester.runpytest(*FAST, "-rN")
     result.assert_outcomes(errors=1)
     output = result.stdout.str()
     assert output.count(message) == 1, output
