@@ -7,7 +7,7 @@ import ipaddress
 import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -19,7 +19,7 @@ from .harness.journal import DEFAULT_JOURNAL_BYTES, DEFAULT_JOURNAL_TEXT
 from .harness.ratelimit import RateLimit
 from .harness.statefile import StateError
 from .http.app import AppOptions
-from .http.server import ServerError, ServerOptions
+from .http.server import SERVER_OPTION_BOUNDS, ServerError, ServerOptions
 from .seeding import BOUNDS, SEEDING, SeedOptions
 from .seeding.options import option_from_text
 from .version import __version__
@@ -105,10 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     limits = serve.add_argument_group("limits (see docs/faults.md, Hardening)")
     _add_limits(limits)
-    _add_numbers(limits, _SERVER_HELP, ServerOptions())
+    _add_numbers(limits, _SERVER_HELP, ServerOptions(), SERVER_OPTION_BOUNDS)
     limits.add_argument(
         "--journal-bytes",
-        type=_positive,
+        type=_whole("--journal-bytes", None),
         metavar="N",
         default=DEFAULT_JOURNAL_BYTES,
         help="bytes the request journal may hold; the oldest requests go first "
@@ -116,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     limits.add_argument(
         "--journal-text",
-        type=_positive,
+        type=_whole("--journal-text", None),
         metavar="N",
         default=DEFAULT_JOURNAL_TEXT,
         help="characters kept of each journalled query, variables and answer "
@@ -138,25 +138,33 @@ _LIMITS_HELP = {
 }
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _whole(option: str, high: int | None) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            return whole_number_text(text, option, 1, high)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
-def _add_numbers(group: argparse._ArgumentGroup, helps: dict[str, str], defaults: object) -> None:
-    """A ``--name N`` option (a positive whole number) for each of ``helps``, with its default."""
+def _add_numbers(
+    group: argparse._ArgumentGroup,
+    helps: dict[str, str],
+    defaults: object,
+    highs: Mapping[str, int] | None = None,
+) -> None:
+    """A ``--name N`` option (a whole number from 1 to ``highs[name]``) for each of ``helps``."""
     for name, help_text in helps.items():
+        option = "--" + name.replace("_", "-")
+        high = (highs or {}).get(name)
+        bound = "" if high is None else f", at most {high}"
         group.add_argument(
-            "--" + name.replace("_", "-"),
-            type=_positive,
+            option,
+            type=_whole(option, high),
             metavar="N",
             default=getattr(defaults, name),
-            help=f"{help_text} (default: %(default)s)",
+            help=f"{help_text} (default: %(default)s{bound})",
         )
 
 

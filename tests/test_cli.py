@@ -175,6 +175,10 @@ def test_each_seeding_option_changes_what_is_served(option: str, value: str) -> 
             ),
         ),
         (["--max-sessions", "0"], ("--max-sessions", "of at least 1, not 0")),
+        (["--idle-timeout", "9999999999"], ("--idle-timeout", "from 1 to 86400")),
+        (["--max-head-bytes", "99999999999999999999"], ("--max-head-bytes", "from 1 to 16777216")),
+        (["--max-headers", "10001"], ("--max-headers", "from 1 to 10000")),
+        (["--max-connections", "65537"], ("--max-connections", "from 1 to 65536")),
         (["--port", "70000"], ("port",)),
         (["--host", "no-such-host.invalid"], ("no-such-host.invalid",)),
         (["--bogus"], ("unrecognized arguments", "--bogus")),
@@ -505,3 +509,16 @@ def test_wall_clock_runs_on_from_a_state_files_instant(tmp_path: Path) -> None:
         elapsed = round((time.monotonic() - began) * 1000)
         assert server.stop() == 0
     assert instant < first <= instant + elapsed + 1
+
+
+def test_serve_help_states_each_server_options_upper_bound() -> None:
+    done = subprocess.run([*SERVE, "--help"], capture_output=True, text=True, timeout=60)
+    text = " ".join(done.stdout.split())
+    for option, high in (
+        ("--max-connections", "65536"),
+        ("--max-head-bytes", "16777216"),
+        ("--max-headers", "10000"),
+        ("--idle-timeout", "86400"),
+    ):
+        section = text.rsplit(option + " N", 1)[1].split(" --", 1)[0]
+        assert f"at most {high})" in section, section

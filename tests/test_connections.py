@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import sys
@@ -170,3 +171,47 @@ def test_serve_takes_max_connections() -> None:
         with served(host, int(port), token):
             assert_turned_away(host, int(port), token, 1)
         assert server.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "too_big"),
+    [
+        ("max_connections", 65_537),
+        ("max_head_bytes", (16 << 20) + 1),
+        ("max_headers", 10_001),
+        ("idle_timeout", 86_401),
+        ("idle_timeout", 9_999_999_999),
+        ("max_head_bytes", 99_999_999_999_999_999_999),
+    ],
+)
+def test_a_server_option_above_its_upper_bound_is_refused(field: str, too_big: int) -> None:
+    with pytest.raises(ValueError, match=f"ServerOptions.{field} must be a whole number from 1 to"):
+        ServerOptions(**{field: too_big})
+
+
+def test_each_server_option_at_its_upper_bound_serves(
+    logscale_server_factory: LogScaleServerFactory,
+) -> None:
+    highest = ServerOptions(
+        max_connections=65_536, max_head_bytes=16 << 20, max_headers=10_000, idle_timeout=86_400
+    )
+    with logscale_server_factory(server_options=highest) as fake:
+        with socket.create_connection((fake.server.host, fake.server.port), timeout=TIMEOUT) as sock:
+            sock.sendall(request(fake.token, close=True))
+            assert read_answer(sock)[0] == "HTTP/1.1 200 OK"
+
+
+def test_an_unexpected_connection_error_is_logged_at_error_and_a_gone_client_at_debug(
+    logscale_server_factory: LogScaleServerFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    with logscale_server_factory() as fake:
+        server = fake.server._server  # the running server's own error hook
+        assert server is not None
+        caplog.set_level(logging.DEBUG, logger="pytest_logscale.server")
+        for error in (OverflowError("timeout doesn't fit into C timeval"), BrokenPipeError()):
+            try:
+                raise error
+            except Exception:
+                server.handle_error(None, ("127.0.0.1", 1))
+    levels = [(r.levelno, type(r.exc_info[1]).__name__) for r in caplog.records if r.exc_info]
+    assert levels == [(logging.ERROR, "OverflowError"), (logging.DEBUG, "BrokenPipeError")]

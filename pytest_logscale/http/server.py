@@ -17,6 +17,7 @@ import logging
 import queue
 import selectors
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -37,6 +38,15 @@ log = logging.getLogger("pytest_logscale.server")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+#: The highest value each :class:`ServerOptions` field takes (the lowest is 1).
+SERVER_OPTION_BOUNDS: dict[str, int] = {
+    "max_connections": 65_536,
+    "max_head_bytes": 16 << 20,  # 16 MiB
+    "max_headers": 10_000,
+    "idle_timeout": 86_400,  # a day
+}
+
+
 class ServerError(OSError):
     """The server could not start (address in use, bad host, ...)."""
 
@@ -51,7 +61,8 @@ class ServerOptions:
     and the header fields together, may each be this long (414, 431 past it).
     ``max_headers``: header fields a request may have (431 past it).
     ``idle_timeout``: seconds a connection may stay silent, between requests or
-    inside one, before it is closed.
+    inside one, before it is closed. Each is a whole number from 1 to its entry
+    in :data:`SERVER_OPTION_BOUNDS` (beyond those, the socket and reader calls overflow).
     """
 
     max_connections: int = 128
@@ -60,8 +71,8 @@ class ServerOptions:
     idle_timeout: int = 60
 
     def __post_init__(self) -> None:
-        for name in ("max_connections", "max_head_bytes", "max_headers", "idle_timeout"):
-            whole_number(getattr(self, name), f"ServerOptions.{name}", 1)
+        for name, high in SERVER_OPTION_BOUNDS.items():
+            whole_number(getattr(self, name), f"ServerOptions.{name}", 1, high)
 
 
 class _Handler(WSGIRequestHandler):
@@ -455,7 +466,11 @@ class _WSGIServer(ThreadedWSGIServer):
             self.shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("pytest-logscale: connection from %s failed", client_address, exc_info=True)
+        """Log what ended a connection: a client that went away or fell silent at DEBUG,
+        anything else (a bug, a limit the platform cannot take) at ERROR."""
+        expected = isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError))
+        level = logging.DEBUG if expected else logging.ERROR
+        log.log(level, "pytest-logscale: connection from %s failed", client_address, exc_info=True)
 
     def close_connections(self, timeout: float) -> None:
         """After :meth:`wake`: let answers being written finish, end idle connections and
