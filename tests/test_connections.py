@@ -195,10 +195,12 @@ def test_each_server_option_at_its_upper_bound_serves(
     highest = ServerOptions(
         max_connections=65_536, max_head_bytes=16 << 20, max_headers=10_000, idle_timeout=86_400
     )
-    with logscale_server_factory(server_options=highest) as fake:
-        with socket.create_connection((fake.server.host, fake.server.port), timeout=TIMEOUT) as sock:
-            sock.sendall(request(fake.token, close=True))
-            assert read_answer(sock)[0] == "HTTP/1.1 200 OK"
+    with (
+        logscale_server_factory(server_options=highest) as fake,
+        socket.create_connection((fake.server.host, fake.server.port), timeout=TIMEOUT) as sock,
+    ):
+        sock.sendall(request(fake.token, close=True))
+        assert read_answer(sock)[0] == "HTTP/1.1 200 OK"
 
 
 def test_an_unexpected_connection_error_is_logged_at_error_and_a_gone_client_at_debug(

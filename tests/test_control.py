@@ -22,6 +22,8 @@ import requests
 from serve_process import ServeProcess
 
 from pytest_logscale import AppOptions, FakeLogScale, Fault, RateLimit, SeedOptions
+from pytest_logscale.domain.instants import format_instant
+from pytest_logscale.graphql.resolvers import datetime_scalar
 
 TIMEOUT = 30
 COUNT = "{ sessions(level: Organization, onlyActiveSessions: false, limit: 0) { totalResults } }"
@@ -332,7 +334,7 @@ def test_moving_the_clock_expires_sessions(logscale_server: FakeLogScale) -> Non
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({}, "advance"),
+        ({}, None),
         ({"advance": 1, "set": 2}, "set"),
         ({"advance": -1}, "advance"),
         ({"advance": 1.5}, "advance"),
@@ -341,18 +343,64 @@ def test_moving_the_clock_expires_sessions(logscale_server: FakeLogScale) -> Non
         ({"advance": 10**30}, "advance"),
         ({"set": "2026-03-01T12:00:00"}, "set"),
         ({"set": "tomorrow"}, "set"),
-        ({"set": -5}, "set"),
+        ({"set": -(10**15)}, "set"),
+        ({"set": "0000-12-31T23:59:59Z"}, "set"),
+        ({"set": "2026-01-01T00:00:00.0005Z"}, "set"),
+        (
+            {
+                "set": "\uff11\uff17\uff14\uff14\uff11\uff14\uff13\uff10\uff16\uff10\uff10\uff10\uff10"
+            },
+            "set",
+        ),
         ({"set": 10**17}, "set"),
         ({"set": None}, "set"),
         ({"speed": 2}, "speed"),
     ],
 )
 def test_a_bad_clock_move_is_400_naming_the_field_and_leaves_the_clock(
-    logscale_server: FakeLogScale, body: dict[str, Any], field: str
+    logscale_server: FakeLogScale, body: dict[str, Any], field: str | None
 ) -> None:
     before = logscale_server.clock.now_ms()
-    assert refused(logscale_server, "POST", "/clock", body)["field"] == field
+    assert refused(logscale_server, "POST", "/clock", body).get("field") == field
     assert logscale_server.clock.now_ms() == before
+
+
+def test_an_empty_clock_move_says_to_give_advance_or_set(logscale_server: FakeLogScale) -> None:
+    assert (
+        "Give 'advance' (milliseconds) or 'set' (an instant)"
+        in refused(logscale_server, "POST", "/clock", {})["error"]
+    )
+
+
+def test_the_clock_takes_every_instant_it_can_show_and_writes_a_four_digit_year(
+    logscale_server: FakeLogScale,
+) -> None:
+    early = ok(logscale_server, "POST", "/clock", {"set": "0001-01-01T00:00:00.000Z"})
+    assert early["now"] == "0001-01-01T00:00:00.000Z"
+    assert ok(logscale_server, "POST", "/clock", {"set": "1969-07-20T20:17:40Z"})["epochMs"] < 0
+    late = ok(logscale_server, "POST", "/clock", {"set": 253_402_300_799_999})
+    assert late["now"] == "9999-12-31T23:59:59.999Z"
+
+
+def test_a_state_dumped_with_a_clock_before_the_year_1000_loads_back(
+    logscale_server: FakeLogScale,
+) -> None:
+    ok(logscale_server, "POST", "/clock", {"set": "0999-05-06T07:08:09.010Z"})
+    user = logscale_server.users[0].username
+    ok(logscale_server, "POST", "/login", {"user": user})
+    dumped = ok(logscale_server, "GET", "/state")
+    assert dumped["now"] == "0999-05-06T07:08:09.010Z"
+    assert dumped["newSessions"][0]["createdAt"] == "0999-05-06T07:08:09.010Z"
+    ok(logscale_server, "PUT", "/state", dumped)
+    assert ok(logscale_server, "GET", "/state") == dumped
+
+
+def test_the_graphql_date_time_is_written_by_the_one_formatter_with_a_four_digit_year() -> None:
+    serialize = datetime_scalar._serialize  # what graphql-core calls for every DateTime
+    assert serialize is not None
+    for millis in (-62_135_596_800_000, -30_000_000_000_000, 0, 253_402_300_799_999):
+        assert serialize(millis) == format_instant(millis)
+    assert serialize(-62_135_596_800_000) == "0001-01-01T00:00:00.000Z"
 
 
 # -- journal ---------------------------------------------------------------------------------

@@ -267,9 +267,15 @@ def test_serve_applies_the_document_limit_options(
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--max-selection-size", "0"], "--max-selection-size must be a whole number of at least 1, not 0"),
+        (
+            ["--max-selection-size", "0"],
+            "--max-selection-size must be a whole number of at least 1, not 0",
+        ),
         (["--max-fragment-depth", "x"], "--max-fragment-depth must be a whole number, not 'x'"),
-        (["--document-cache-bytes", "-5"], "--document-cache-bytes must be a whole number of at least 1, not -5"),
+        (
+            ["--document-cache-bytes", "-5"],
+            "--document-cache-bytes must be a whole number of at least 1, not -5",
+        ),
     ],
 )
 def test_serve_refuses_a_document_limit_that_is_not_a_positive_whole_number(

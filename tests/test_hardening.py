@@ -337,7 +337,10 @@ def test_serve_caps_limit_and_can_switch_the_explorer_off(served: ServeProcess) 
     [
         (["--max-depth", "0"], "--max-depth must be a whole number of at least 1, not 0"),
         (["--max-limit", "many"], "--max-limit must be a whole number, not 'many'"),
-        (["--fast-path-fields", "0"], "--fast-path-fields must be a whole number of at least 1, not 0"),
+        (
+            ["--fast-path-fields", "0"],
+            "--fast-path-fields must be a whole number of at least 1, not 0",
+        ),
     ],
 )
 def test_serve_refuses_a_limit_that_is_not_a_positive_whole_number(

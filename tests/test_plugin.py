@@ -337,7 +337,7 @@ def test_a_bad_ini_setting_is_a_usage_error(
             "*seed must be a whole number from 0 to 9223372036854775807, not -1*",
         ),
         (["--logscale-users=many"], "*--logscale-users: users must be a whole number, not 'many'*"),
-        (["--logscale-clock=1"], "*--logscale-clock: clock must be from 1990-01-01T00:00:00Z*"),
+        (["--logscale-clock=1"], "*--logscale-clock: clock must be from 1990-01-01T00:00:00.000Z*"),
         (
             ["--logscale-organizations=2", "--logscale-users=60000"],
             "*organizations x users = 120000 is more than max_users 100000; raise it with*",

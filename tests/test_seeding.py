@@ -325,8 +325,13 @@ def test_an_anchor_is_epoch_milliseconds_or_an_iso_instant(given: Any, millis: i
         (True, "epoch milliseconds or an ISO-8601 instant"),
         (1.5, "epoch milliseconds or an ISO-8601 instant"),
         ("2026-11-30T01:33:20.0005Z", "finer than a millisecond"),
-        (0, "from 1990-01-01T00:00:00Z to 9000-01-01T00:00:00Z"),
-        ("9999-12-31T23:59:59Z", "from 1990-01-01T00:00:00Z to 9000-01-01T00:00:00Z"),
+        (0, "from 1990-01-01T00:00:00.000Z to 9000-01-01T00:00:00.000Z"),
+        ("9999-12-31T23:59:59Z", "from 1990-01-01T00:00:00.000Z to 9000-01-01T00:00:00.000Z"),
+        (
+            "\uff11\uff17\uff14\uff14\uff11\uff14\uff13\uff10\uff16\uff10\uff10\uff10\uff10",
+            "epoch milliseconds or an ISO-8601 instant",
+        ),
+        ("\u00b2", "epoch milliseconds or an ISO-8601 instant"),
     ],
 )
 def test_a_bad_anchor_is_refused_saying_what_an_anchor_is(given: Any, says: str) -> None:

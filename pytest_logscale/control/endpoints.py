@@ -13,12 +13,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..domain.clock import to_millis
+from ..domain.instants import CLOCK_RANGE
 from ..harness.faultfile import rules_from_json, rules_to_json
 from ..harness.journal import Exchange
 from ..harness.ratelimit import RateLimit
 from ..harness.statefile import StateError, format_instant
 from ..seeding import SeedOptions
-from .wire import LAST_INSTANT, Request, bad, instant, only, text, whole
+from .wire import Request, bad, instant, only, text, whole
 
 if TYPE_CHECKING:
     from ..domain.records import User
@@ -102,6 +103,8 @@ def _post_clock(fake: FakeLogScale, request: Request) -> Any:
     only(body, ("advance", "set"))
     if "advance" in body and "set" in body:
         raise bad("set", "Give either 'advance' or 'set', not both.")
+    if not body:
+        raise bad(None, "Give 'advance' (milliseconds) or 'set' (an instant).")
     if "set" in body:
         fake.clock.set(instant(body["set"]))
     else:
@@ -112,7 +115,7 @@ def _post_clock(fake: FakeLogScale, request: Request) -> Any:
 def _advance(fake: FakeLogScale, millis: int) -> int:
     if millis < 0:
         raise bad("advance", "'advance' must not be negative: use 'set' to go back in time.")
-    if fake.clock.now_ms() + millis > LAST_INSTANT:
+    if fake.clock.now_ms() + millis > CLOCK_RANGE.high:
         raise bad("advance", "'advance' would take the clock past 9999-12-31.")
     return millis
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..domain.clock import to_millis
+from ..domain.checks import whole_number
+from ..domain.instants import parse_instant
 from ..http.body import BodyError, read_body
 
 __all__ = [
-    "LAST_INSTANT",
     "Refusal",
     "Request",
     "bad",
@@ -28,9 +27,6 @@ __all__ = [
     "text",
     "whole",
 ]
-
-#: The latest instant the control API takes (9999-12-31T23:59:59.999Z): the state file writes it.
-LAST_INSTANT = 253_402_300_799_999
 
 
 class Refusal(Exception):
@@ -119,12 +115,12 @@ def only(body: Mapping[str, Any], allowed: Iterable[str]) -> None:
 
 def whole(body: Mapping[str, Any], key: str) -> int:
     """``body[key]``, which must be there and be a whole number (not a bool, not 1.0)."""
-    value = body.get(key)
     if key not in body:
         raise bad(key, f"{key!r} is missing.")
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise bad(key, f"{key!r} must be a whole number, not {json.dumps(value)[:60]}.")
-    return value
+    try:
+        return whole_number(body[key], repr(key), None)
+    except ValueError as error:
+        raise bad(key, f"{error}.") from None
 
 
 def text(body: Mapping[str, Any], key: str) -> str:
@@ -136,21 +132,12 @@ def text(body: Mapping[str, Any], key: str) -> str:
 
 
 def instant(value: Any, field: str = "set") -> int:
-    """Epoch milliseconds of a whole number or an ISO-8601 string with a time zone."""
-    if isinstance(value, str):
-        written = value[:-1] + "+00:00" if value[-1:] in ("Z", "z") else value
-        try:
-            parsed = datetime.fromisoformat(written)
-        except ValueError:
-            raise bad(field, f"{field!r} is not an ISO-8601 instant: {value[:60]!r}.") from None
-        if parsed.tzinfo is None:
-            raise bad(field, f"{field!r} needs a time zone, e.g. 2026-03-01T12:00:00Z.")
-        millis = to_millis(parsed)
-    else:
-        millis = whole({field: value}, field)
-    if not 0 <= millis <= LAST_INSTANT:
-        raise bad(field, f"{field!r} must lie between 1970-01-01 and 9999-12-31.")
-    return millis
+    """Epoch milliseconds of a whole number or an ISO-8601 string with a time zone,
+    an instant the clock can show (0001-01-01 to 9999-12-31)."""
+    try:
+        return parse_instant(value, repr(field))
+    except ValueError as error:
+        raise bad(field, f"{error}.") from None
 
 
 def encode(body: Any) -> bytes:

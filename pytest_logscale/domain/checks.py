@@ -2,33 +2,53 @@
 
 from __future__ import annotations
 
-__all__ = ["whole_number", "whole_number_text"]
+__all__ = ["BadNumber", "is_whole_number_text", "whole_number", "whole_number_text"]
 
 
-def whole_number(value: object, what: str, low: int, high: int | None = None) -> int:
-    """``value`` when it is an int (not a bool) from ``low`` to ``high``, else ValueError.
+class BadNumber(ValueError):
+    """A value that is not the whole number asked for; ``name`` is the option it was given as."""
 
-    ``high`` None means no upper bound. The error names ``what`` and the value given.
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+def whole_number(value: object, what: str, low: int | None, high: int | None = None) -> int:
+    """``value`` when it is an int (not a bool) from ``low`` to ``high``, else :class:`BadNumber`.
+
+    ``low`` or ``high`` None means no bound that side. The error names ``what`` and the value given.
     """
     if (
         isinstance(value, bool)
         or not isinstance(value, int)
-        or value < low
+        or (low is not None and value < low)
         or (high is not None and value > high)
     ):
-        bounds = f"of at least {low}" if high is None else f"from {low} to {high}"
-        raise ValueError(f"{what} must be a whole number {bounds}, not {value!r}")
+        if low is None and high is None:
+            bounds = ""
+        elif high is None:
+            bounds = f" of at least {low}"
+        elif low is None:
+            bounds = f" of at most {high}"
+        else:
+            bounds = f" from {low} to {high}"
+        raise BadNumber(what, f"{what} must be a whole number{bounds}, not {value!r}")
     return value
 
 
-def whole_number_text(text: str, what: str, low: int, high: int | None = None) -> int:
+def whole_number_text(text: str, what: str, low: int | None, high: int | None = None) -> int:
     """The whole number a text of decimal digits (maybe signed) means, checked as above.
 
     For options that arrive as text: ini lines, command-line flags. ValueError
     names ``what`` and the text when it is no whole number or out of bounds.
     """
     stripped = text.strip()
-    digits = stripped[1:] if stripped[:1] in "+-" else stripped
-    if not (digits.isascii() and digits.isdigit()):
-        raise ValueError(f"{what} must be a whole number, not {text!r}")
+    if not is_whole_number_text(stripped):
+        raise BadNumber(what, f"{what} must be a whole number, not {text!r}")
     return whole_number(int(stripped), what, low, high)
+
+
+def is_whole_number_text(text: str) -> bool:
+    """Whether ``text`` is ASCII decimal digits, maybe after one sign (no spaces, no ``_``)."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.isascii() and digits.isdigit()

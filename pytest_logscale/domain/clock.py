@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 
+from .instants import CLOCK_RANGE
+
 __all__ = ["Clock", "to_datetime", "to_millis"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -31,14 +33,12 @@ def to_datetime(millis: int) -> datetime:
     return _EPOCH + timedelta(milliseconds=millis)
 
 
-_FIRST_MS = to_millis(datetime.min.replace(tzinfo=timezone.utc))
-_LAST_MS = to_millis(datetime.max.replace(tzinfo=timezone.utc))
 _RANGE = "the clock shows instants from 0001-01-01 to 9999-12-31 (UTC) only"
 
 
 def _in_range(millis: int, what: str) -> int:
     """``millis``, if the clock can show that instant; else ValueError saying ``what`` was asked."""
-    if not _FIRST_MS <= millis <= _LAST_MS:
+    if millis not in CLOCK_RANGE:
         raise ValueError(f"{_RANGE}: {what} is out of range")
     return millis
 

@@ -19,8 +19,8 @@ from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema, value_from_
 from graphql import build_schema as parse_schema
 from graphql.language import IntValueNode, ValueNode, print_ast
 
-from ..domain.clock import to_datetime
 from ..domain.errors import LogScaleError
+from ..domain.instants import format_instant
 from ..domain.records import (
     ALL_ACTIONS,
     Level,
@@ -117,7 +117,7 @@ def _parse_long_literal(node: ValueNode, variables: dict[str, Any] | None = None
 
 @functools.lru_cache(maxsize=4096)  # the same few users' instants, on every page of sessions
 def _serialize_datetime(value: int) -> str:
-    return to_datetime(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return format_instant(value)
 
 
 long_scalar = ScalarType("Long", value_parser=_parse_long, literal_parser=_parse_long_literal)

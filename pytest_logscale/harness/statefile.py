@@ -13,13 +13,13 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from ..domain import ordering
 from ..domain.checks import whole_number
 from ..domain.dataset import Dataset
+from ..domain.instants import ISO_EXAMPLE, parse_instant
 from ..domain.instants import format_instant as format_instant  # also statefile.format_instant
 from ..domain.records import Ending, Session, SessionSettings
 from ..domain.store import Changes, Store
@@ -32,8 +32,6 @@ __all__ = ["FORMAT", "VERSION", "StateError", "dump", "load", "read", "write"]
 FORMAT = "pytest-logscale-state"
 VERSION = 1
 _LONG_MAX = 2**63 - 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MILLISECOND = timedelta(milliseconds=1)
 _KEYS = (
     "format",
     "version",
@@ -417,19 +415,12 @@ def _ending(value: object, where: str) -> Ending | None:
 
 
 def _instant(value: object, where: str) -> int:
-    problem = f"must be a UTC time like '2025-01-01T09:30:00.000Z', not {_kind(value)}"
-    if not isinstance(value, str):
-        raise _Invalid(where, problem)
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    if not isinstance(value, str):  # said as JSON says it (null, not None)
+        raise _Invalid(where, f"must be a UTC time like {ISO_EXAMPLE!r}, not {_kind(value)}")
     try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise _Invalid(where, problem) from None
-    if instant.tzinfo is None:
-        raise _Invalid(where, f"{value!r} has no time zone: end it with Z")
-    if instant.microsecond % 1000:
-        raise _Invalid(where, f"{value!r} is finer than a millisecond")
-    return (instant - _EPOCH) // _MILLISECOND
+        return parse_instant(value, "", text_only=True)
+    except ValueError as error:
+        raise _Invalid(where, str(error)) from None
 
 
 def _kind(value: object) -> str:

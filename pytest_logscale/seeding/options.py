@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ..domain.checks import whole_number, whole_number_text
-from ..domain.instants import parse_instant
+from ..domain.instants import ANCHOR_RANGE, parse_instant
 
 __all__ = ["BOUNDS", "SEEDING", "SHOW_PROGRESS_FROM", "SeedOptions", "option_from_text"]
 
@@ -85,7 +85,7 @@ class SeedOptions:
         if self.instance is not None:
             whole_number(self.instance, "instance", 0, 2**31)
         if self.clock is not None:
-            object.__setattr__(self, "clock", parse_instant(self.clock, "clock"))
+            object.__setattr__(self, "clock", parse_instant(self.clock, "clock", ANCHOR_RANGE))
         for total, count, bound in (
             ("sessions", self.sessions, self.max_sessions),
             ("users", self.users, self.max_users),
@@ -128,5 +128,5 @@ def option_from_text(name: str, text: str) -> int | str:
     ``clock`` stays text (:class:`SeedOptions` reads it); the others are whole numbers.
     """
     if name == "clock":
-        return parse_instant(text, name)
+        return parse_instant(text, name, ANCHOR_RANGE)
     return whole_number_text(text, name, *_RANGES[name])
