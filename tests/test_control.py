@@ -263,6 +263,8 @@ def test_the_reset_answer_names_every_seeding_option_and_takes_them_back(
         ({"users": "twelve"}, "users"),
         ({"seed": True}, "seed"),
         ({"organizations": 1.5}, "organizations"),
+        ({"clock": "9999-12-31T23:59:59Z"}, "clock"),
+        ({"organizations": 100, "sessions": 100_000}, "sessions"),
         ({"size": 3}, "size"),
     ],
 )
@@ -301,7 +303,11 @@ def test_a_bad_state_is_400_naming_the_place_and_changes_nothing(
     assert error["field"] == "now"
     assert "now" in error["error"]
     error = refused(logscale_server, "PUT", "/state", {**state, "seeding": {"sessions": 1}})
-    assert error["field"] == "seeding"
+    assert error["field"] == "seeding.sessions"
+    late = {**state, "now": "9999-12-31T23:59:59.000-01:00"}  # after 9999-12-31 in UTC
+    error = refused(logscale_server, "PUT", "/state", late)
+    assert error["field"] == "now"
+    assert "0001-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z" in error["error"]
     assert logscale_server.dump_state() == state
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..domain.checks import OptionError
 from ..domain.clock import to_millis
 from ..domain.instants import CLOCK_RANGE
 from ..harness.faultfile import rules_from_json, rules_to_json
@@ -67,10 +68,10 @@ def _reset(fake: FakeLogScale, request: Request) -> Any:
     only(body, _seeding_options())
     try:
         options = dataclasses.replace(fake.seed_options, **body)
-    except (TypeError, ValueError) as error:
-        # SeedOptions' message starts with the option it refuses
-        field = next((key for key in body if str(error).startswith(key)), None)
-        raise bad(field, f"Cannot reseed: {error}.") from None
+    except OptionError as error:
+        raise bad(error.name if error.name in body else None, f"Cannot reseed: {error}.") from None
+    except ValueError as error:
+        raise bad(None, f"Cannot reseed: {error}.") from None
     fake.reseed(options)
     return _seeding(fake)
 
@@ -83,9 +84,7 @@ def _put_state(fake: FakeLogScale, request: Request) -> Any:
     try:
         fake.load_state(request.body())
     except StateError as error:
-        # "state: <place>: <problem>": the place is the field to blame
-        place = str(error).split(": ")
-        raise bad(place[1] if len(place) > 2 else None, str(error)) from None
+        raise bad(error.where, str(error)) from None
     return _seeding(fake)
 
 
@@ -244,8 +243,8 @@ def _put_rate_limit(fake: FakeLogScale, request: Request) -> Any:
     requests, window = whole(body, "requests"), whole(body, "windowMs")
     try:
         limit = RateLimit(requests, window)
-    except ValueError as error:
-        field = "windowMs" if "window" in str(error) else "requests"
+    except OptionError as error:  # named "a rate limit's requests" or "... window_ms"
+        field = "windowMs" if error.name.endswith("window_ms") else "requests"
         raise bad(field, f"Not a rate limit: {error}.") from None
     fake.rate_limit = limit
     return _rate_limit(fake)

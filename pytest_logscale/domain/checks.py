@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-__all__ = ["BadNumber", "is_whole_number_text", "whole_number", "whole_number_text"]
+__all__ = ["OptionError", "is_whole_number_text", "whole_number", "whole_number_text"]
 
 
-class BadNumber(ValueError):
-    """A value that is not the whole number asked for; ``name`` is the option it was given as."""
+class OptionError(ValueError):
+    """A value refused for an option; ``name`` is the option (the ``what`` of the check)."""
 
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)
@@ -14,7 +14,7 @@ class BadNumber(ValueError):
 
 
 def whole_number(value: object, what: str, low: int | None, high: int | None = None) -> int:
-    """``value`` when it is an int (not a bool) from ``low`` to ``high``, else :class:`BadNumber`.
+    """``value`` when it is an int (not a bool) from ``low`` to ``high``, else :class:`OptionError`.
 
     ``low`` or ``high`` None means no bound that side. The error names ``what`` and the value given.
     """
@@ -32,7 +32,7 @@ def whole_number(value: object, what: str, low: int | None, high: int | None = N
             bounds = f" of at most {high}"
         else:
             bounds = f" from {low} to {high}"
-        raise BadNumber(what, f"{what} must be a whole number{bounds}, not {value!r}")
+        raise OptionError(what, f"{what} must be a whole number{bounds}, not {value!r}")
     return value
 
 
@@ -44,7 +44,7 @@ def whole_number_text(text: str, what: str, low: int | None, high: int | None = 
     """
     stripped = text.strip()
     if not is_whole_number_text(stripped):
-        raise BadNumber(what, f"{what} must be a whole number, not {text!r}")
+        raise OptionError(what, f"{what} must be a whole number, not {text!r}")
     return whole_number(int(stripped), what, low, high)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .checks import is_whole_number_text
+from .checks import OptionError, is_whole_number_text
 
 __all__ = [
     "ANCHOR_RANGE",
@@ -72,7 +72,8 @@ def format_instant(millis: int) -> str:
 def parse_instant(
     value: object, what: str, within: InstantRange = CLOCK_RANGE, *, text_only: bool = False
 ) -> int:
-    """Epoch milliseconds of an instant ``value`` in ``within``, else ValueError naming ``what``.
+    """Epoch milliseconds of an instant ``value`` in ``within``, else :class:`OptionError`
+    (a ValueError) naming ``what``.
 
     Takes an int, a text of ASCII digits, an ISO-8601 text with a zone or a datetime
     (one without a zone is taken as UTC; a text without one is refused: it is too
@@ -81,7 +82,7 @@ def parse_instant(
     """
     millis = _millis_of(value, what, text_only)
     if millis not in within:
-        raise ValueError(_say(what, f"must be {within.describe()}, not {value!r}"))
+        raise OptionError(what, _say(what, f"must be {within.describe()}, not {value!r}"))
     return millis
 
 
@@ -102,23 +103,23 @@ def _millis_of(value: object, what: str, text_only: bool) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and not text_only:
         return value
     if not isinstance(value, str):
-        raise ValueError(_say(what, kind))
+        raise OptionError(what, _say(what, kind))
     text = value.strip()
     if is_whole_number_text(text) and not text.startswith(("+", "-")):
         if text_only:
-            raise ValueError(_say(what, kind))
+            raise OptionError(what, _say(what, kind))
         return int(text)
     text = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
     try:
         instant = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(_say(what, kind)) from None
+        raise OptionError(what, _say(what, kind)) from None
     if instant.tzinfo is None:
-        raise ValueError(_say(what, f"{value!r} has no time zone: end it with Z or +hh:mm"))
+        raise OptionError(what, _say(what, f"{value!r} has no time zone: end it with Z or +hh:mm"))
     return _exact(instant, what, value)
 
 
 def _exact(instant: datetime, what: str, value: object) -> int:
     if instant.microsecond % 1000:
-        raise ValueError(_say(what, f"{value!r} is finer than a millisecond"))
+        raise OptionError(what, _say(what, f"{value!r} is finer than a millisecond"))
     return _millis(instant)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..domain import ordering
-from ..domain.checks import whole_number
+from ..domain.checks import OptionError, whole_number
 from ..domain.dataset import Dataset
 from ..domain.instants import ISO_EXAMPLE, parse_instant
 from ..domain.instants import format_instant as format_instant  # also statefile.format_instant
@@ -66,7 +66,15 @@ Source = Mapping[str, Any] | str | os.PathLike[str]
 
 
 class StateError(ValueError):
-    """A state file or mapping that cannot be loaded; the message says where and why."""
+    """A state file or mapping that cannot be loaded; the message says where and why.
+
+    ``where`` is the place in the document to blame (``now``, ``newSessions[0].createdAt``,
+    ``seeding.sessions``), or None when the problem is the file or the state as a whole.
+    """
+
+    def __init__(self, message: str, where: str | None = None) -> None:
+        super().__init__(message)
+        self.where = where
 
 
 class _Invalid(Exception):
@@ -74,6 +82,7 @@ class _Invalid(Exception):
 
     def __init__(self, where: str, problem: str) -> None:
         super().__init__(f"{where}: {problem}" if where else problem)
+        self.where: str | None = where or None
 
 
 # -- writing ----------------------------------------------------------------------------
@@ -196,7 +205,7 @@ def read(path: str | os.PathLike[str], max_bytes: int = SeedOptions().max_state_
     except RecursionError:  # arrays or objects nested thousands deep
         raise StateError(f"{name}: not JSON: nested too deeply to read") from None
     except _Invalid as error:
-        raise StateError(f"{name}: {error}") from None
+        raise StateError(f"{name}: {error}", error.where) from None
 
 
 def load(
@@ -226,7 +235,9 @@ def load(
         options, dataset, changes = _parse(data, dataset_for, limits)
         rules = _faults(data, faults)
         store.import_changes(dataset, changes)
-    except (_Invalid, ValueError) as error:
+    except _Invalid as error:
+        raise StateError(f"{name}: {error}", error.where) from None
+    except ValueError as error:  # the store's own checks: the state as a whole
         raise StateError(f"{name}: {error}") from None
     if faults is not None:
         faults.replace(rules, seed=options.seed)
@@ -260,7 +271,10 @@ def _parse(
     try:
         options = SeedOptions(**seeding, **limits.bounds())
     except (TypeError, ValueError) as error:
-        raise _Invalid("seeding", str(error)) from None
+        invalid = _Invalid("seeding", str(error))  # the message names the option already
+        if isinstance(error, OptionError):
+            invalid.where = f"seeding.{error.name}"
+        raise invalid from None
     dataset = dataset_for(options)
     changed, new = _changed_sessions(document, dataset), _new_sessions(document, dataset)
     api_tokens = _api_tokens(document, dataset)

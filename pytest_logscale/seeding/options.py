@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..domain.checks import whole_number, whole_number_text
+from ..domain.checks import OptionError, whole_number, whole_number_text
 from ..domain.instants import ANCHOR_RANGE, parse_instant
 
 __all__ = ["BOUNDS", "SEEDING", "SHOW_PROGRESS_FROM", "SeedOptions", "option_from_text"]
@@ -91,10 +91,11 @@ class SeedOptions:
             ("users", self.users, self.max_users),
         ):
             if self.organizations * count > bound:
-                raise ValueError(
+                raise OptionError(
+                    total,
                     f"organizations x {total} = {self.organizations * count} is more than "
                     f"max_{total} {bound}; raise it with max_{total}=N (marker or factory), "
-                    f"--logscale-max-{total} or serve --max-{total}"
+                    f"--logscale-max-{total} or serve --max-{total}",
                 )
 
     @property
