@@ -105,6 +105,10 @@ class SessionNow:
         return self.session.ended
 
 
+def _real_now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class FakeLogScale:
     """A fake LogScale session-management API on a real port.
 
@@ -143,8 +147,9 @@ class FakeLogScale:
         server_options: ServerOptions | None = None,
     ) -> None:
         options = seed_options or SeedOptions()
-        if wall_clock and options.anchor is None:  # real time: seeded relative to now
-            options = options.replace(clock=time.time_ns() // 1_000_000)
+        self._follows_now = wall_clock and options.anchor is None
+        if self._follows_now:  # real time: seeded relative to now, again on every reset
+            options = options.replace(clock=_real_now_ms())
         self._instances: dict[SeedOptions, SeedOptions] = {}
         options = self._with_instance(options)
         self.seed_options = options
@@ -248,8 +253,14 @@ class FakeLogScale:
         """Back to the freshly seeded state: changes, clock and journal, at any size in O(1).
 
         Faults are cleared too, and the rate limit is the one the fake was made with, with
-        nothing counted.
+        nothing counted. With ``wall_clock`` and no ``clock`` anchor the data is seeded
+        relative to now again (as slow as seeding), so the clock never lags real time.
         """
+        if self._follows_now:
+            self._switch(self.seed_options.replace(clock=_real_now_ms()))
+        self._clear()
+
+    def _clear(self) -> None:
         self.faults.clear()
         with self.store.locked():  # one step for the requests in flight (docs/behaviour.md)
             self._rate_limiter.reset()
@@ -267,12 +278,17 @@ class FakeLogScale:
 
     def reseed(self, options: SeedOptions) -> None:
         """Serve data seeded with other options (seeded once per process, then reused)."""
+        if self._follows_now and options.clock == self.seed_options.clock:  # anchor kept: now
+            options = options.replace(clock=_real_now_ms())
+        self._switch(options)
+        self._clear()
+
+    def _switch(self, options: SeedOptions) -> None:
         options = self._with_instance(options)
         if (options, options.instance) != (self.seed_options, self.seed_options.instance):
             self.store.replace(cached_dataset(options, self._progress))
             self.seed_options = options
             self.faults.reseed(options.seed)
-        self.reset()
 
     def dump_state(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """The state as a JSON-ready dict (docs/state-file.md), also written to ``path`` if given.

@@ -147,6 +147,67 @@ def test_serve_wall_clock_seeds_relative_to_now() -> None:
     assert all(s["createdAt"] <= after for s in sessions)
 
 
+TEN_HOURS_MS = 10 * 3_600_000
+
+
+def real_now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def test_a_wall_clock_reset_seeds_relative_to_now_again() -> None:
+    fake = FakeLogScale(wall_clock=True)
+    tokens = [s.token for s in fake.sessions]
+    # a fake whose data and clock were placed ten hours ago (a server up for ten hours)
+    fake.reseed(fake.seed_options.replace(clock=real_now_ms() - TEN_HOURS_MS))
+    fake.clock.advance(hours=1)
+    before = real_now_ms()
+    fake.reset()
+    after = real_now_ms()
+    assert before <= fake.clock.start_ms <= after
+    assert before <= fake.clock.now_ms() <= after + 60_000
+    assert fake.store.dataset.start_ms == fake.seed_options.anchor == fake.clock.start_ms
+    assert [s.token for s in fake.sessions] == tokens  # the printed tokens stay good
+    with fake:
+        answer = fake.execute(OWN)
+    [current] = [s for s in answer["data"]["sessions"]["results"] if s["isCurrentSession"]]
+    assert before <= current["lastActivityAt"] <= real_now_ms()  # the request's own instant
+
+
+def test_a_wall_clock_reseed_keeping_the_anchor_seeds_relative_to_now() -> None:
+    fake = FakeLogScale(wall_clock=True)
+    fake.reseed(fake.seed_options.replace(clock=real_now_ms() - TEN_HOURS_MS))
+    before = real_now_ms()
+    fake.reseed(fake.seed_options.replace(sessions=30))  # POST /_fake/reset {"sessions": 30}
+    assert before <= fake.clock.start_ms <= real_now_ms()
+    assert fake.seed_options.sessions == 30
+
+
+def test_a_wall_clock_with_an_anchor_resets_to_the_anchor() -> None:
+    fake = FakeLogScale(SeedOptions(clock=ANCHOR), wall_clock=True)
+    fake.clock.advance(hours=1)
+    fake.reset()
+    assert fake.store.dataset.start_ms == fake.clock.start_ms == ANCHOR_MS
+    assert ANCHOR_MS <= fake.clock.now_ms() < ANCHOR_MS + 60_000
+
+
+def test_serve_wall_clock_reset_puts_the_data_at_now() -> None:
+    with ServeProcess("--wall-clock") as server:
+        control = server.url + "/_fake"
+        requests.post(
+            control + "/clock", json={"advance": 3_600_000}, timeout=30
+        ).raise_for_status()
+        before = real_now_ms()
+        requests.post(control + "/reset", timeout=30).raise_for_status()
+        after = real_now_ms()
+        now = requests.get(control + "/clock", timeout=30).json()["epochMs"]
+        sessions = own_sessions(server)
+        assert server.stop() == 0
+    assert before <= now <= real_now_ms()
+    [current] = [s for s in sessions if s["isCurrentSession"]]
+    assert before <= current["lastActivityAt"] <= real_now_ms()
+    assert all(s["createdAt"] <= after for s in sessions)
+
+
 def test_a_state_file_keeps_the_anchor(tmp_path: Any) -> None:
     fake = FakeLogScale(SeedOptions(clock=ANCHOR))
     path = tmp_path / "state.json"
