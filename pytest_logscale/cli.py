@@ -135,6 +135,8 @@ _LIMITS_HELP = {
     "document_cache_bytes": "most bytes the parsed documents kept for reuse may hold",
     "max_limit": "sessions(limit:) above this is served as this",
     "fast_path_fields": "a query expanding to more fields is run by graphql-core, not compiled",
+    "validation_budget": "most comparisons of fields for merging a document's validation may "
+    "make (HTTP 400 'Validation aborted' past it)",
 }
 
 

@@ -32,6 +32,12 @@ GAVE_UP = (
     "one field to compare). Simplify the document."
 )
 
+OVER_BUDGET = (
+    "Validation aborted: checking that this document's fields can be merged costs more "
+    "than the validation budget of {} comparisons (validation_budget, "
+    "serve --validation-budget). Use fewer copies of the same field or fragment."
+)
+
 
 def ask(server: FakeLogScale, query: str, timeout: float = TIMEOUT) -> requests.Response:
     headers = {"Authorization": f"Bearer {server.token}"}
@@ -384,5 +390,52 @@ def test_a_document_graphql_core_gives_up_validating_gets_400_saying_so(
     # within the fake's limits, but graphql-core compares every pair of the same field
     with logscale_server_factory(app_options=AppOptions(max_selection_size=5_000)) as server:
         message = refusal(ask(server, "{ currentUser { " + "id " * 2_000 + "} }"))
-        assert message == GAVE_UP
+        assert message == OVER_BUDGET.format("2,000,000")
         assert_still_answers(server)
+
+
+def copies_of_one_field(copies: int) -> str:
+    return "{ currentUser { " + "id " * copies + "} }"
+
+
+def one_field_fragments(count: int) -> str:
+    spreads = " ".join(f"...F{i}" for i in range(count))
+    fragments = " ".join(f"fragment F{i} on User {{ id }}" for i in range(count))
+    return f"{{ currentUser {{ {spreads} }} }} {fragments}"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [copies_of_one_field(998), one_field_fragments(490), one_field_fragments(499)],
+    ids=["998 copies of id", "490 one-field fragments", "499 one-field fragments"],
+)
+def test_a_document_within_every_limit_is_served(logscale_server: FakeLogScale, query: str) -> None:
+    response = ask(logscale_server, query)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"data": {"currentUser": {"id": logscale_server.owner().id}}}
+
+
+@pytest.mark.skipif(
+    graphql.version_info < (3, 3), reason="graphql-core 3.2 has no validation budget"
+)
+def test_a_document_past_the_validation_budget_gets_400_naming_the_budget(
+    logscale_server_factory: LogScaleServerFactory,
+) -> None:
+    with logscale_server_factory(app_options=AppOptions(validation_budget=10_000)) as server:
+        message = refusal(ask(server, copies_of_one_field(200)))
+        assert message == OVER_BUDGET.format("10,000")
+        assert ask(server, copies_of_one_field(50)).status_code == 200
+        assert_still_answers(server)
+
+
+def test_serve_takes_the_validation_budget() -> None:
+    with ServeProcess("--validation-budget", "10000") as server:
+        answer = requests.post(
+            server.url + "/graphql",
+            json={"query": copies_of_one_field(200)},
+            headers={"Authorization": f"Bearer {server.values['LOGSCALE_TOKEN']}"},
+            timeout=TIMEOUT,
+        )
+        assert server.stop() == 0
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["message"] == OVER_BUDGET.format("10,000")

@@ -22,7 +22,11 @@ from graphql import (
     parse,
     validate,
 )
-from graphql.validation import ASTValidationRule
+from graphql.validation import (
+    ASTValidationRule,
+    OverlappingFieldsCanBeMergedRule,
+    ValidationContext,
+)
 
 from .compat import SPECIFIED_RULES
 from .footprint import retained_bytes
@@ -201,13 +205,53 @@ class DocumentCache:
         return Prepared(document, (), _operations(document))
 
     def _validate(self, document: DocumentNode) -> list[GraphQLError]:
-        """The schema's validation errors, with graphql-core giving up said plainly."""
+        """The schema's validation errors, with graphql-core giving up said plainly.
+
+        graphql-core 3.3 meters the pairs of fields it compares for merging
+        (OverlappingFieldsCanBeMerged) against a budget of 500,000 and aborts past
+        it, which refused documents within every limit (a thousand copies of one
+        field). Here the budget is ``limits.validation_budget``, for this
+        validation only (never graphql-core's module-wide default).
+        """
+        budgets: list[Any] = []
+        rules = [
+            _budgeted(self._limits.validation_budget, budgets) if r is _MERGE else r
+            for r in self._rules
+        ]
         try:
-            errors = validate(self._schema, document, self._rules)
+            errors = validate(self._schema, document, rules)
         except RecursionError:  # graphql-core before 3.3 recurses past its own bound
             return [GraphQLError(_GAVE_UP)]
+        spent = any(getattr(b, "remaining_complexity_budget", 0) < 0 for b in budgets)
+        gave_up = _over_budget(self._limits.validation_budget) if spent else _GAVE_UP
         # graphql-core 3.3 aborts past its bounds with a bare "Validation aborted."
-        return [GraphQLError(_GAVE_UP) if e.message == "Validation aborted." else e for e in errors]
+        return [GraphQLError(gave_up) if e.message == "Validation aborted." else e for e in errors]
+
+
+_MERGE = OverlappingFieldsCanBeMergedRule
+
+
+def _budgeted(budget: int, seen: list[Any]) -> type[ASTValidationRule]:
+    """OverlappingFieldsCanBeMerged with ``budget`` for its comparisons; ``seen`` gets the
+    meter (graphql-core's RuleContext), to tell the budget spent from other aborts."""
+
+    class BudgetedMerge(OverlappingFieldsCanBeMergedRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            meter = getattr(self, "rule_context", None)
+            if meter is not None and hasattr(meter, "remaining_complexity_budget"):
+                meter.remaining_complexity_budget = budget
+                seen.append(meter)
+
+    return BudgetedMerge
+
+
+def _over_budget(budget: int) -> str:
+    return (
+        "Validation aborted: checking that this document's fields can be merged costs more "
+        f"than the validation budget of {budget:,} comparisons (validation_budget, "
+        "serve --validation-budget). Use fewer copies of the same field or fragment."
+    )
 
 
 _GAVE_UP = (

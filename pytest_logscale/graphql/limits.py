@@ -37,14 +37,16 @@ CEILING = 2**63 - 1
 class QueryLimits:
     """The most a document may ask for; see ``AppOptions`` for the defaults.
 
-    ``max_tokens`` is enforced by the parser (see :func:`graphql.parse`), the
-    others by :func:`check_limits`.
+    ``max_tokens`` is enforced by the parser (see :func:`graphql.parse`),
+    ``validation_budget`` by the document cache's validation (the comparisons of
+    fields for merging it may make), the others by :func:`check_limits`.
     """
 
     max_selection_size: int
     max_depth: int
     max_fragment_depth: int
     max_tokens: int
+    validation_budget: int = 2_000_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,8 @@ class AppOptions:
     ``max_limit``: ``sessions(limit:)`` above it is served as if it were it.
     ``fast_path_fields``: a query whose selection expands to more fields than this
     is answered by graphql-core alone, not compiled (the same answer, more slowly).
+    ``validation_budget``: the comparisons of fields for merging a document's
+    validation may make (2,000,000: any operation within the default selection size).
     """
 
     max_body_bytes: int = 1 << 20
@@ -89,6 +91,7 @@ class AppOptions:
     document_cache_bytes: int = 32 << 20
     max_limit: int = 10_000
     fast_path_fields: int = DEFAULT_MAX_FIELDS
+    validation_budget: int = 2_000_000
 
     def __post_init__(self) -> None:
         for name in _WHOLE_NUMBERS:
@@ -102,6 +105,7 @@ class AppOptions:
             max_depth=self.max_depth,
             max_fragment_depth=self.max_fragment_depth,
             max_tokens=self.max_tokens,
+            validation_budget=self.validation_budget,
         )
 
 
@@ -114,6 +118,7 @@ _WHOLE_NUMBERS = (
     "document_cache_bytes",
     "max_limit",
     "fast_path_fields",
+    "validation_budget",
 )
 
 
