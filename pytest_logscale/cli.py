@@ -134,6 +134,8 @@ _LIMITS_HELP = {
     "max_tokens": "most lexical tokens a query may have",
     "document_cache_bytes": "most bytes the parsed documents kept for reuse may hold",
     "max_limit": "sessions(limit:) above this is served as this",
+    "max_answer_rows": "most sessions one request may ask for, its sessions() limits added "
+    "across aliases (HTTP 400 beyond)",
     "fast_path_fields": "a query expanding to more fields is run by graphql-core, not compiled",
     "validation_budget": "most comparisons of fields for merging a document's validation may "
     "make (HTTP 400 'Validation aborted' past it)",

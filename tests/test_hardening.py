@@ -192,8 +192,105 @@ def test_the_largest_int_limit_is_served_by_default(logscale_server: FakeLogScal
     assert len(page["results"]) == page["totalResults"] == len(logscale_server.sessions)
 
 
+# -- the bound on the sessions one request may ask for ---------------------------------------------
+
+ALIASED = "{ %s }"
+PAGE = "s%d: sessions(level: Organization, onlyActiveSessions: false%s) { results { id } }"
+
+
+def aliases(*limits: int | None) -> str:
+    """One sessions() field per limit, each under its own alias (None: no limit given)."""
+    fields = [PAGE % (i, "" if n is None else f", limit: {n}") for i, n in enumerate(limits)]
+    return ALIASED % " ".join(fields)
+
+
+def test_thirty_full_pages_in_one_request_get_400_before_running(
+    logscale_server: FakeLogScale,
+) -> None:
+    message = refusal(logscale_server, aliases(*[10_000] * 30))
+    assert message == (
+        "The operation asks for up to 300000 sessions in all (the limits of its sessions() "
+        "fields added across aliases, each at most max_limit 10000); this server answers at "
+        "most 100000 per request (max_answer_rows, serve --max-answer-rows)."
+    )
+    assert_still_answers(logscale_server)
+
+
+def test_ten_full_pages_in_one_request_are_served(logscale_server: FakeLogScale) -> None:
+    response = ask(logscale_server, aliases(*[10_000] * 10))
+    assert response.status_code == 200, response.text
+    assert len(response.json()["data"]) == 10
+
+
+@pytest.fixture(scope="module")
+def few_rows(logscale_server_factory: LogScaleServerFactory) -> Iterator[FakeLogScale]:
+    with logscale_server_factory(app_options=AppOptions(max_answer_rows=5, max_limit=3)) as server:
+        yield server
+
+
 @pytest.mark.parametrize(
-    "field", ["max_body_bytes", "max_depth", "max_tokens", "max_limit", "fast_path_fields"]
+    ("query", "variables", "served"),
+    [
+        (aliases(2, 3), {}, True),
+        (aliases(3, 3), {}, False),  # 6 > 5
+        (aliases(3, 1000), {}, False),  # each capped at max_limit 3 first: 6
+        (aliases(None, None), {}, False),  # the schema's default limit, capped: 3 + 3
+        (aliases(5), {}, True),  # one field: capped at 3
+        (aliases(-1, 3, 2), {}, True),  # a negative limit answers nothing (an error)
+        (
+            "query($n: Int) { a: sessions(limit: $n) { results { id } } "
+            "b: sessions(limit: $n) { results { id } } }",
+            {"n": 3},
+            False,
+        ),
+        (
+            "query($n: Int = 3) { a: sessions(limit: $n) { results { id } } "
+            "b: sessions(limit: $n) { results { id } } }",
+            {},
+            False,
+        ),
+        (
+            "query($n: Int) { a: sessions(limit: $n) { results { id } } "
+            "b: sessions(limit: $n) { results { id } } }",
+            {"n": 2},
+            True,
+        ),
+        (
+            "{ s: sessions(limit: 3) { results { id } } s: sessions(limit: 3) { totalResults } "
+            "...F } fragment F on Query { s: sessions(limit: 3) { results { ip } } }",
+            {},
+            True,  # one response name: merged, answered once
+        ),
+        (
+            "{ a: sessions(limit: 3) { results { id } } ...F } "
+            "fragment F on Query { b: sessions(limit: 3) { results { id } } }",
+            {},
+            False,  # fragments are counted where they are spread
+        ),
+    ],
+)
+def test_the_rows_asked_for_are_added_across_aliases_variables_and_fragments(
+    few_rows: FakeLogScale, query: str, variables: dict[str, Any], served: bool
+) -> None:
+    response = ask(few_rows, query, variables=variables)
+    if served:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 400, response.text
+        assert "this server answers at most 5 per request" in messages(response)[0]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "max_body_bytes",
+        "max_depth",
+        "max_tokens",
+        "max_limit",
+        "fast_path_fields",
+        "max_answer_rows",
+        "validation_budget",
+    ],
 )
 @pytest.mark.parametrize("value", [0, -1, True, 2.5])
 def test_an_app_option_that_is_not_a_positive_whole_number_is_refused(
@@ -296,6 +393,7 @@ def test_serve_binds_to_127_0_0_1_by_default() -> None:
 def served() -> Iterator[ServeProcess]:
     limits = ["--max-depth", "3", "--max-selection-size", "4", "--max-tokens", "40"]
     more = ["--max-limit", "2", "--max-body-bytes", "300", "--no-introspection", "--no-explorer"]
+    more += ["--max-answer-rows", "3"]
     with ServeProcess(*limits, *more) as process:
         yield process
         process.stop()
@@ -313,8 +411,13 @@ def served() -> Iterator[ServeProcess]:
         ("{ currentUser { " + "id " * 40 + "} }", 400, "more than 40 tokens"),
         ("{ __schema { queryType { name } } }", 400, "introspection"),
         ("{ currentUser { id " + " " * 300 + "} }", 413, "limit of 300 bytes"),
+        (
+            "{ a: sessions { totalResults } b: sessions { totalResults } }",
+            400,
+            "at most 3 per request (max_answer_rows",
+        ),
     ],
-    ids=["depth", "selection-size", "tokens", "introspection", "body"],
+    ids=["depth", "selection-size", "tokens", "introspection", "body", "answer-rows"],
 )
 def test_serve_applies_each_limit_option(
     served: ServeProcess, query: str, status: int, words: str

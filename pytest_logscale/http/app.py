@@ -31,7 +31,8 @@ from ..domain.store import Caller, Store
 from ..graphql.documents import DocumentCache, Operation
 from ..graphql.fastpath import DEFAULT_MAX_FIELDS, FastPath
 from ..graphql.limits import QueryLimits
-from ..graphql.resolvers import Context, build_schema
+from ..graphql.resolvers import Context, build_schema, default_session_query
+from ..graphql.rows import requested_rows
 from ..graphql.unserved import explain_unserved
 from ..harness.faults import Fault, FaultKind, FaultPlan, Fired
 from ..harness.journal import Exchange, Journal
@@ -75,6 +76,8 @@ class AppOptions:
     gets HTTP 400 with a GraphQL error naming the limit.
     ``document_cache_bytes``: what the parsed documents kept for reuse may hold.
     ``max_limit``: ``sessions(limit:)`` above it is served as if it were it.
+    ``max_answer_rows``: the sessions one request may ask for, its ``sessions()``
+    limits added across aliases (each capped at ``max_limit``); more gets 400.
     ``fast_path_fields``: a query whose selection expands to more fields than this
     is answered by graphql-core alone, not compiled (the same answer, more slowly).
     ``validation_budget``: the comparisons of fields for merging a document's
@@ -90,6 +93,7 @@ class AppOptions:
     max_tokens: int = 10_000
     document_cache_bytes: int = 32 << 20
     max_limit: int = 10_000
+    max_answer_rows: int = 100_000
     fast_path_fields: int = DEFAULT_MAX_FIELDS
     validation_budget: int = 2_000_000
 
@@ -117,9 +121,14 @@ _WHOLE_NUMBERS = (
     "max_tokens",
     "document_cache_bytes",
     "max_limit",
+    "max_answer_rows",
     "fast_path_fields",
     "validation_budget",
 )
+
+
+#: sessions() without a limit answers this many at most (the schema's default).
+_DEFAULT_LIMIT = default_session_query().limit
 
 
 class _Reject(Exception):
@@ -339,7 +348,7 @@ class LogScaleApp:
                 )
             raise _Reject(400, f"The document has no operation named {name!r}.")
         trace.operation = operation
-        self._check_variables(operation, variables)
+        self._check_rows(operation, self._check_variables(operation, variables))
         assert trace.caller is not None
         context = Context(self.store, trace.caller, max_limit=self.options.max_limit)
         self._limit_rate(trace)
@@ -377,13 +386,31 @@ class LogScaleApp:
         )
         return 200, result, "application/json"  # variables were checked: errors are fields'
 
-    def _check_variables(self, operation: Operation, variables: dict[str, Any] | None) -> None:
-        """Answer 400 when the variables do not fit their types, before the limit and faults."""
+    def _check_variables(
+        self, operation: Operation, variables: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The coerced variables; 400 when they do not fit their types, before limit and faults."""
         definitions = operation.definition.variable_definitions or ()
         coerced = get_variable_values(self.schema, definitions, variables or {})
         if isinstance(coerced, list):  # a request error, so no data (GraphQL spec)
             errors = [_format_error(error) for error in coerced]
             raise _Reject(400, "bad variables", errors=errors)
+        found: Any = coerced
+        values: dict[str, Any] = getattr(found, "coerced", found)  # 3.3.2: VariableValues
+        return values
+
+    def _check_rows(self, operation: Operation, variables: dict[str, Any]) -> None:
+        """Answer 400 when the operation's sessions() fields together may answer too many rows."""
+        options = self.options
+        rows = requested_rows(operation, variables, _DEFAULT_LIMIT, options.max_limit)
+        if rows > options.max_answer_rows:
+            raise _Reject(
+                400,
+                f"The operation asks for up to {rows} sessions in all (the limits of its "
+                f"sessions() fields added across aliases, each at most max_limit "
+                f"{options.max_limit}); this server answers at most {options.max_answer_rows} "
+                "per request (max_answer_rows, serve --max-answer-rows).",
+            )
 
     def _limit_rate(self, trace: _Trace) -> None:
         """Answer 429 when the token is over the rate limit (docs/faults.md)."""
