@@ -312,3 +312,29 @@ def test_a_client_that_leaves_inside_a_head_gets_nothing_and_harms_nothing(
         assert closed(sock)
     assert_owner_still_logged_in(logscale_server)
     assert len(logscale_server.journal) == 1  # only the check's own request
+
+
+# -- Host (RFC 9112 section 3.2) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("head", "says"),
+    [
+        ("GET /api/v1/status HTTP/1.1\r\nConnection: close\r\n\r\n", "needs a Host header line"),
+        ("GET /api/v1/status HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "2 Host header lines"),
+        ("GET /api/v1/status HTTP/1.1\r\nhost: a\r\nHOST: a\r\n\r\n", "2 Host header lines"),
+        ("GET /api/v1/status HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", "2 Host header lines"),
+    ],
+    ids=["1.1 without Host", "two Host lines", "two Host lines, any case", "1.0 with two"],
+)
+def test_a_request_without_its_one_host_line_is_refused(
+    logscale_server: FakeLogScale, head: str, says: str
+) -> None:
+    assert says in refused(logscale_server, head.encode(), "HTTP/1.1 400 Bad Request")
+    assert_owner_still_logged_in(logscale_server)
+
+
+def test_an_http_1_0_request_without_host_is_served(logscale_server: FakeLogScale) -> None:
+    with connect(logscale_server) as sock:
+        sock.sendall(b"GET /api/v1/status HTTP/1.0\r\n\r\n")
+        assert read_answer(sock)[0] == "HTTP/1.1 200 OK"

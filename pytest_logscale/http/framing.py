@@ -79,7 +79,8 @@ def read_head(readline: Callable[[int], bytes], max_bytes: int, max_fields: int)
 
     Raises :class:`ClientGone` at the end of the stream, :class:`FramingError`
     with 414 (request line) or 431 (header fields) past ``max_bytes`` or
-    ``max_fields``, 505 for HTTP/2 and later, and 400 for anything malformed.
+    ``max_fields``, 505 for HTTP/2 and later, and 400 for anything malformed
+    (an HTTP/1.1 request without a Host line, any request with two, included).
     """
     line: bytes | None = b""
     for _ in range(_MAX_BLANK_LINES + 1):
@@ -111,9 +112,20 @@ def read_head(readline: Callable[[int], bytes], max_bytes: int, max_fields: int)
             break
         room -= len(raw) + 2
         fields.append(_field(raw))
-    return RequestHead(
+    head = RequestHead(
         request[1].decode("ascii"), request[2].decode("latin-1"), version, tuple(fields)
     )
+    _check_host(head)
+    return head
+
+
+def _check_host(head: RequestHead) -> None:
+    """RFC 9112 section 3.2: an HTTP/1.1 request has one Host line, any request at most one."""
+    hosts = len(head.values("Host"))
+    if hosts > 1:
+        raise FramingError(400, f"The request has {hosts} Host header lines; give one.")
+    if hosts == 0 and head.version >= (1, 1):
+        raise FramingError(400, "An HTTP/1.1 request needs a Host header line (RFC 9112).")
 
 
 def _field(raw: bytes) -> tuple[str, str]:
