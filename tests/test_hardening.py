@@ -645,7 +645,8 @@ ODD_REQUESTS: dict[str, tuple[bytes, bytes]] = {
         b"431",
     ),
     "latin1-token": (
-        b"POST /graphql HTTP/1.1\r\nAuthorization: Bearer \xe9\xff\r\nContent-Length: 2\r\n",
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\n"
+        b"Authorization: Bearer \xe9\xff\r\nContent-Length: 2\r\n",
         b"401",
     ),
 }
@@ -662,29 +663,33 @@ def test_odd_requests_get_a_4xx_and_the_server_answers_after(
 
 
 ODD_BODY_FRAMING: dict[str, tuple[bytes, bytes, bytes]] = {
-    "negative-length": (b"POST /graphql HTTP/1.1\r\nContent-Length: -5\r\n", b"{}", b"400"),
+    "negative-length": (
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n",
+        b"{}",
+        b"400",
+    ),
     "two-lengths": (
-        b"POST /graphql HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 5\r\n",
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 5\r\n",
         b"{}",
         b"400",
     ),
     "giant-length": (
-        b"POST /graphql HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n",
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n",
         b"{}",
         b"413",
     ),
     "broken-chunks": (
-        b"POST /graphql HTTP/1.1\r\nTransfer-Encoding: chunked\r\n",
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n",
         b"zz\r\n{}\r\n0\r\n\r\n",
         b"400",
     ),
     "chunks-and-length": (
-        b"POST /graphql HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n",
         b"2\r\n{}\r\n0\r\n\r\n",
         b"400",
     ),
     "body-shorter-than-length": (
-        b"POST /graphql HTTP/1.1\r\nContent-Length: 100\r\n",
+        b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n",
         b'{"query": "{ currentUser',
         b"400",
     ),
