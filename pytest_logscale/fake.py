@@ -37,6 +37,11 @@ __all__ = ["FakeLogScale", "SessionNow", "cached_dataset"]
 #: The statuses a session can have, as :class:`SessionStatus` names them.
 SESSION_STATUSES = tuple(status.value for status in SessionStatus)
 
+#: The seeded datasets kept for reuse: at most this many option sets, holding at most this
+#: many sessions together (least recently used dropped first; the newest is always kept).
+DATASET_CACHE_ENTRIES = 8
+DATASET_CACHE_SESSIONS = 2_000_000
+
 #: Seeded datasets by options and instance (SeedOptions == leaves the instance out).
 _datasets: OrderedDict[tuple[SeedOptions, int], Dataset] = OrderedDict()
 _datasets_lock = threading.Lock()
@@ -57,8 +62,12 @@ def cached_dataset(options: SeedOptions, progress: Progress | None = None) -> Da
     dataset = seed_dataset(options, progress if slow else None)
     with _datasets_lock:
         _datasets[key] = dataset
-        while len(_datasets) > 8:
-            _datasets.popitem(last=False)
+        held = sum(kept.total_sessions for kept, _instance in _datasets)
+        while len(_datasets) > 1 and (
+            len(_datasets) > DATASET_CACHE_ENTRIES or held > DATASET_CACHE_SESSIONS
+        ):
+            (dropped, _instance), _dataset = _datasets.popitem(last=False)
+            held -= dropped.total_sessions
     return dataset
 
 

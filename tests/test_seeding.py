@@ -21,6 +21,7 @@ from faker.providers.date_time import Provider as DateTimeProvider
 from session_oracle import is_active
 
 from pytest_logscale import Role, SeedOptions, seed_dataset
+from pytest_logscale import fake as fake_module
 from pytest_logscale.domain.dataset import Dataset
 from pytest_logscale.fake import cached_dataset
 
@@ -437,3 +438,19 @@ def test_seeding_pauses_the_garbage_collector_and_restores_it() -> None:
         assert not gc.isenabled()  # left as it was found
     finally:
         gc.enable()
+
+
+# -- the per-process dataset cache -------------------------------------------------------------
+
+
+def test_the_dataset_cache_is_bounded_by_the_sessions_it_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fake_module, "DATASET_CACHE_SESSIONS", 100)
+    first = cached_dataset(SeedOptions(seed=701, sessions=60))
+    assert cached_dataset(SeedOptions(seed=701, sessions=60)) is first  # kept for reuse
+    cached_dataset(SeedOptions(seed=702, sessions=60))  # 120 > 100: the oldest goes
+    again = cached_dataset(SeedOptions(seed=701, sessions=60))
+    assert again is not first and again.sessions.keys() == first.sessions.keys()
+    big = cached_dataset(SeedOptions(seed=703, sessions=150))  # over the bound alone: kept
+    assert cached_dataset(SeedOptions(seed=703, sessions=150)) is big
