@@ -245,7 +245,7 @@ def test_serve_refuses_a_journal_bound_below_one(
     with pytest.raises(SystemExit) as exit:
         cli._parser().parse_args(["serve", flag, "0"])
     assert exit.value.code == 2
-    assert f"{flag}: must be at least 1, not 0" in capsys.readouterr().err
+    assert f"{flag} must be a whole number of at least 1, not 0" in capsys.readouterr().err
 
 
 def test_the_control_apis_journal_refuses_a_misspelt_field_naming_the_closest(
