@@ -223,7 +223,7 @@ def _add_seeding(serve: argparse.ArgumentParser) -> None:
             f"--{name}",
             type=_seeding_value(name),
             metavar="MS|ISO" if name == "clock" else "N",
-            help=f"{help_text} (default: {getattr(defaults, name)}); not with --state",
+            help=_with_default(help_text, getattr(defaults, name)) + "; not with --state",
         )
     for name, help_text in BOUNDS.items():
         serve.add_argument(
@@ -233,6 +233,11 @@ def _add_seeding(serve: argparse.ArgumentParser) -> None:
             default=getattr(defaults, name),
             help=f"{help_text} (default: %(default)s)",
         )
+
+
+def _with_default(help_text: str, default: object) -> str:
+    """The help text with its default, unless the text already says it (the clock's does)."""
+    return help_text if "default:" in help_text else f"{help_text} (default: {default})"
 
 
 def _progress(done: int, total: int) -> None:

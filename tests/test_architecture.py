@@ -60,6 +60,8 @@ def test_the_tree_as_it_is_keeps_every_contract(tree: Path) -> None:
         ("graphql/resolvers.py", "from ..http import app", "GraphQL knows no HTTP"),
         ("harness/journal.py", "import faker", "Faker only in seeding"),
         ("fake.py", "import pytest", "Only plugin.py"),
+        ("control/app.py", "import pytest", "Only plugin.py"),
+        ("contract/client.py", "from ..domain import store", "The contract suite talks HTTP"),
     ],
 )
 def test_a_wrong_import_breaks_its_contract(
