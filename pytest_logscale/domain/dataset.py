@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
+from operator import attrgetter
 from typing import TypeVar
 
 from . import ordering
@@ -118,6 +119,56 @@ def _keep(kept: dict[_K, _V], key: _K, value: _V, most: int) -> None:
     kept[key] = value
 
 
+def _by_id(sessions: list[Session]) -> dict[str, Session]:
+    """Sessions by id; ValueError naming an id used twice."""
+    ids = list(map(_ID, sessions))
+    found = dict(zip(ids, sessions, strict=True))
+    if len(found) != len(sessions):
+        raise ValueError(f"session id {_repeated(ids)} is used twice")
+    return found
+
+
+def _by_token(sessions: list[Session]) -> dict[bytes, Credential | Session]:
+    """Sessions by their token's digest; ValueError naming a session that reuses a token."""
+    digests = token_digests(map(_TOKEN, sessions))
+    found: dict[bytes, Credential | Session] = dict(zip(digests, sessions, strict=True))
+    if len(found) != len(sessions):
+        again = _repeated(digests)
+        session = next(
+            s for s, d in zip(reversed(sessions), reversed(digests), strict=True) if d == again
+        )
+        raise ValueError(f"session {session.id} reuses a token")
+    return found
+
+
+def _check_owners(sessions: list[Session], users: Mapping[str, User]) -> None:
+    """ValueError naming a session whose user is unknown or of another organization."""
+    for user_id, organization_id in set(
+        zip(map(_USER, sessions), map(_ORGANIZATION, sessions), strict=True)
+    ):
+        owner = users.get(user_id)
+        if owner is None or owner.organization_id != organization_id:
+            session = next(
+                s for s in sessions if (s.user_id, s.organization_id) == (user_id, organization_id)
+            )
+            raise ValueError(f"session {session.id} names unknown user {user_id}")
+
+
+def _repeated(values: list[_K]) -> _K:
+    seen: set[_K] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    raise AssertionError("no value repeats")
+
+
+_ID = attrgetter("id")
+_TOKEN = attrgetter("token")
+_USER = attrgetter("user_id")
+_ORGANIZATION = attrgetter("organization_id")
+
+
 class Dataset:
     """Organizations, users and sessions as seeded or loaded, indexed for queries.
 
@@ -152,25 +203,21 @@ class Dataset:
                 raise ValueError(f"user id {user.id} is used twice")
             self.users[user.id] = user
             self.org_users[user.organization_id].append(user)
-        self.sessions: dict[str, Session] = {}
+        every = list(sessions)
+        self.sessions: dict[str, Session] = _by_id(every)
         self.user_sessions: dict[str, list[Session]] = {user_id: [] for user_id in self.users}
         self.org_sessions: dict[str, list[Session]] = {org_id: [] for org_id in self.organizations}
-        self.credentials: dict[bytes, Credential] = {}
-        every = list(sessions)
-        by_id, credentials, known = self.sessions, self.credentials, self.users
-        by_user, by_org = self.user_sessions, self.org_sessions
-        for session, digest in zip(every, token_digests(s.token for s in every), strict=True):
-            owner = known.get(session.user_id)
-            if owner is None or owner.organization_id != session.organization_id:
-                raise ValueError(f"session {session.id} names unknown user {session.user_id}")
-            if session.id in by_id:
-                raise ValueError(f"session id {session.id} is used twice")
-            if digest in credentials:
-                raise ValueError(f"session {session.id} reuses a token")
-            by_id[session.id] = session
-            by_user[session.user_id].append(session)
-            by_org[session.organization_id].append(session)
-            credentials[digest] = Credential(session.user_id, session.id)
+        _check_owners(every, self.users)
+        for session in every:
+            self.user_sessions[session.user_id].append(session)
+        if len(self.organizations) == 1:
+            self.org_sessions[next(iter(self.organizations))] = every
+        else:
+            for session in every:
+                self.org_sessions[session.organization_id].append(session)
+        #: What each token's digest stands for: a session (its token) or a personal API
+        #: token's :class:`Credential`; read it through :meth:`credential`.
+        self.credentials: dict[bytes, Credential | Session] = _by_token(every)
         for token, user_id in (api_tokens or {}).items():
             if user_id not in self.users:
                 raise ValueError(f"an API token names unknown user {user_id}")
@@ -182,6 +229,13 @@ class Dataset:
         self._lock = threading.Lock()
         self._orders: dict[tuple[str, SortBy, bool], list[Session]] = {}
         self._columns: dict[tuple[str, SortBy, bool], Columns] = {}
+
+    def credential(self, digest: bytes) -> Credential | None:
+        """What the token with this digest stands for, None when it is no token of this data."""
+        found = self.credentials.get(digest)
+        if isinstance(found, Session):
+            return Credential(found.user_id, found.id)
+        return found
 
     def token_kind(self, kind: str) -> str:
         """The kind new tokens of this dataset derive from: one per instance."""

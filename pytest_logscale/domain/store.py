@@ -368,7 +368,7 @@ class Store:
             return Caller(user, session.id, generation)
 
     def _credential(self, digest: bytes) -> Credential | None:
-        return self._changes.credentials.get(digest) or self._base.credentials.get(digest)
+        return self._changes.credentials.get(digest) or self._base.credential(digest)
 
     def validate_token(self, caller: Caller, token: str) -> str | None:
         """``validateAccessTokenV2``: the session of a live token of the caller's organization.

@@ -16,10 +16,9 @@ import hashlib
 import ipaddress
 import random
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TypeVar
 
 from faker import Faker
 from faker.providers.date_time import Provider as DateTimeProvider
@@ -234,79 +233,118 @@ class _Seeder:
         )
 
     def _sessions(self, org: Organization, members: list[User]) -> None:
-        rng, pools = self.rng, self.pools
+        """Seed an organization's sessions: the hot loop of seeding at scale.
+
+        Every draw is made in a fixed order, so one seed gives one dataset; the
+        loop keeps everything it reads in locals and indexes members by position,
+        since at a million sessions each attribute or dict lookup per session counts.
+        """
+        rng, pools, start = self.rng, self.pools, self.start
         random = rng.random  # int(random() * n) draws below n: far cheaper than randrange
-        homes = {u.id: [_public_address(rng) for _ in range(rng.randint(1, 3))] for u in members}
-        places = {u.id: rng.choice(pools.places) for u in members}
+        homes = [[_public_address(rng) for _ in range(rng.randint(1, 3))] for _ in members]
+        places = [rng.choice(pools.places) for _ in members]
         count = self.options.sessions
         ids = random_ids(rng, count, 32)
         tokens = random_ids(self.token_rng, count, 40)
         total, step = self.options.total_sessions, max(1000, self.options.total_sessions // 50)
         agents, everywhere, users = pools.user_agents, pools.places, len(members)
+        n_agents, n_everywhere = len(agents), len(everywhere)
         instant = self.instants.setdefault  # one int object per distinct minute
+        times = _Times(start, random)
+        org_id, progress, seeded = org.id, self.progress, self.sessions
+        append, done = seeded.append, len(seeded)
         for index in range(count):
-            # The owner, the first admin and the first member each get a current session.
-            user = members[index] if index < 3 else members[int(random() * users)]
-            kind = "current" if index < 3 else self._kind(random())
-            created, last = self._times(kind)
-            ip = _pick(homes[user.id], random) if random() < 0.6 else _public_address(rng)
-            place = places[user.id] if random() < 0.7 else _pick(everywhere, random)
+            if index < 3:
+                # The owner, the first admin and the first member each get a current session.
+                who = index
+                created, last = times.current()
+                ended = None
+            else:
+                who = int(random() * users)
+                kind = _kind(random())
+                created, last = times.of[kind]()
+                ended = _ENDINGS.get(kind)
+            if random() < 0.6:
+                home = homes[who]
+                ip = home[int(random() * len(home))]
+            else:
+                ip = _public_address(rng)
+            place = places[who] if random() < 0.7 else everywhere[int(random() * n_everywhere)]
             roll = random()
-            self.sessions.append(
+            append(
                 Session(
-                    id=ids[index],
-                    user_id=user.id,
-                    organization_id=org.id,
-                    token=tokens[index],
-                    client_info=_pick(agents, random),
-                    ip=ip,
-                    city=None if roll < 0.12 else place.city,
-                    country=None if roll < 0.04 else place.country,
-                    created_at=instant(created, created),
-                    last_activity_at=instant(last, last),
-                    ended=_ENDINGS.get(kind),
+                    ids[index],
+                    members[who].id,
+                    org_id,
+                    tokens[index],
+                    agents[int(random() * n_agents)],
+                    ip,
+                    None if roll < 0.12 else place.city,
+                    None if roll < 0.04 else place.country,
+                    instant(created, created),
+                    instant(last, last),
+                    ended,
                 )
             )
-            if self.progress is not None and len(self.sessions) % step == 0:
-                self.progress(len(self.sessions), total)
-
-    @staticmethod
-    def _kind(roll: float) -> str:
-        for kind, share in _KINDS:
-            if roll < share:
-                return kind
-            roll -= share
-        return "active"
-
-    def _times(self, kind: str) -> tuple[int, int]:
-        """When a session of this kind was opened and last used, in whole minutes."""
-        below, start = self._below, self.start
-        limits = DEFAULT_SETTINGS
-        if kind == "current":
-            # in use right now: the owner's, first admin's and first member's sessions tie
-            return start - (1 + below(8 * 60 - 1)) * MINUTE, start
-        if kind == "reauthentication_due":
-            created = start - limits.force_reauthentication_after - (1 + below(90 * 24 - 1)) * HOUR
-            return created, start - below(9 * 60) * MINUTE
-        if kind == "inactive":
-            created = start - (11 * 60 + below(90 * 24 * 60 - 11 * 60)) * MINUTE
-            stale = start - limits.max_inactivity_period - MINUTE
-            return created, created + below((stale - created) // MINUTE + 1) * MINUTE
-        created = start - (10 + below(90 * 24 * 60 - 10)) * MINUTE
-        # Active sessions were used within the inactivity limit; ended ones any time after login.
-        floor = max(created, start - limits.max_inactivity_period) if kind == "active" else created
-        return created, floor + below((start - floor) // MINUTE + 1) * MINUTE
-
-    def _below(self, n: int) -> int:
-        return int(self.rng.random() * n)
+            if progress is not None and (done + index + 1) % step == 0:
+                progress(done + index + 1, total)
 
 
-_T = TypeVar("_T")
+class _Times:
+    """When a session of each kind was opened and last used, in whole minutes before ``start``."""
+
+    def __init__(self, start: int, random: Callable[[], float]) -> None:
+        self.start = start
+        self.random = random
+        self.of: dict[str, Callable[[], tuple[int, int]]] = {
+            "active": self.active,
+            "logged_out": self.ended,
+            "revoked": self.ended,
+            "inactive": self.inactive,
+            "reauthentication_due": self.reauthentication_due,
+        }
+
+    def current(self) -> tuple[int, int]:
+        """In use right now: the owner's, first admin's and first member's sessions tie."""
+        return self.start - (1 + int(self.random() * (8 * 60 - 1))) * MINUTE, self.start
+
+    def reauthentication_due(self) -> tuple[int, int]:
+        """Opened longer ago than the reauthentication limit, used lately."""
+        start, random = self.start, self.random
+        created = (
+            start
+            - DEFAULT_SETTINGS.force_reauthentication_after
+            - (1 + int(random() * (90 * 24 - 1))) * HOUR
+        )
+        return created, start - int(random() * (9 * 60)) * MINUTE
+
+    def inactive(self) -> tuple[int, int]:
+        """Last used longer ago than the inactivity limit."""
+        start, random = self.start, self.random
+        created = start - (11 * 60 + int(random() * (90 * 24 * 60 - 11 * 60))) * MINUTE
+        stale = start - DEFAULT_SETTINGS.max_inactivity_period - MINUTE
+        return created, created + int(random() * ((stale - created) // MINUTE + 1)) * MINUTE
+
+    def active(self) -> tuple[int, int]:
+        """Used within the inactivity limit."""
+        start, random = self.start, self.random
+        created = start - (10 + int(random() * (90 * 24 * 60 - 10))) * MINUTE
+        floor = max(created, start - DEFAULT_SETTINGS.max_inactivity_period)
+        return created, floor + int(random() * ((start - floor) // MINUTE + 1)) * MINUTE
+
+    def ended(self) -> tuple[int, int]:
+        """Logged out or revoked: used any time after login."""
+        start, random = self.start, self.random
+        created = start - (10 + int(random() * (90 * 24 * 60 - 10))) * MINUTE
+        return created, created + int(random() * ((start - created) // MINUTE + 1)) * MINUTE
 
 
-def _pick(pool: Sequence[_T], random: Callable[[], float]) -> _T:
-    """One element of a pool: ``random.choice`` for a hot loop."""
-    return pool[int(random() * len(pool))]
+def _kind(roll: float) -> str:
+    for kind, share in _KINDS:
+        if roll < share:
+            return kind
+        roll -= share
+    return "active"
 
 
 #: Shares of users (past the first three of an organization) without a name, an e-mail,
