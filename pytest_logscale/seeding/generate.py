@@ -130,7 +130,7 @@ class _Seeder:
         self.organizations: list[Organization] = []
         self.users: list[User] = []
         self.sessions: list[Session] = []
-        self.instants: dict[int, int] = {}
+        self.instants = _Instants(self.start)
 
     def run(self) -> Dataset:
         domains: set[str] = set()
@@ -239,7 +239,7 @@ class _Seeder:
         loop keeps everything it reads in locals and indexes members by position,
         since at a million sessions each attribute or dict lookup per session counts.
         """
-        rng, pools, start = self.rng, self.pools, self.start
+        rng, pools = self.rng, self.pools
         random = rng.random  # int(random() * n) draws below n: far cheaper than randrange
         homes = [[_public_address(rng) for _ in range(rng.randint(1, 3))] for _ in members]
         places = [rng.choice(pools.places) for _ in members]
@@ -249,8 +249,8 @@ class _Seeder:
         total, step = self.options.total_sessions, max(1000, self.options.total_sessions // 50)
         agents, everywhere, users = pools.user_agents, pools.places, len(members)
         n_agents, n_everywhere = len(agents), len(everywhere)
-        instant = self.instants.setdefault  # one int object per distinct minute
-        times = _Times(start, random)
+        instants = self.instants
+        times = _Times(random)
         org_id, progress, seeded = org.id, self.progress, self.sessions
         append, done = seeded.append, len(seeded)
         for index in range(count):
@@ -281,8 +281,8 @@ class _Seeder:
                     ip,
                     None if roll < 0.12 else place.city,
                     None if roll < 0.04 else place.country,
-                    instant(created, created),
-                    instant(last, last),
+                    instants[created],
+                    instants[last],
                     ended,
                 )
             )
@@ -290,11 +290,32 @@ class _Seeder:
                 progress(done + index + 1, total)
 
 
-class _Times:
-    """When a session of each kind was opened and last used, in whole minutes before ``start``."""
+class _Instants(dict[int, int]):
+    """The instant ``k`` whole minutes before the start, by ``k``: one int object per minute.
 
-    def __init__(self, start: int, random: Callable[[], float]) -> None:
+    Sessions share their instants (memory at scale), and small consecutive keys
+    hash without collisions, unlike instants a minute apart.
+    """
+
+    def __init__(self, start: int) -> None:
+        super().__init__()
         self.start = start
+
+    def __missing__(self, minutes: int) -> int:
+        instant = self[minutes] = self.start - minutes * MINUTE
+        return instant
+
+
+#: The default limits in minutes (both whole): seeded times are whole minutes before the start.
+_INACTIVITY = DEFAULT_SETTINGS.max_inactivity_period // MINUTE
+_REAUTHENTICATION = DEFAULT_SETTINGS.force_reauthentication_after // MINUTE
+_NINETY_DAYS = 90 * 24 * 60
+
+
+class _Times:
+    """When a session of each kind was opened and last used, in whole minutes before the start."""
+
+    def __init__(self, random: Callable[[], float]) -> None:
         self.random = random
         self.of: dict[str, Callable[[], tuple[int, int]]] = {
             "active": self.active,
@@ -306,37 +327,33 @@ class _Times:
 
     def current(self) -> tuple[int, int]:
         """In use right now: the owner's, first admin's and first member's sessions tie."""
-        return self.start - (1 + int(self.random() * (8 * 60 - 1))) * MINUTE, self.start
+        return 1 + int(self.random() * (8 * 60 - 1)), 0
 
     def reauthentication_due(self) -> tuple[int, int]:
         """Opened longer ago than the reauthentication limit, used lately."""
-        start, random = self.start, self.random
-        created = (
-            start
-            - DEFAULT_SETTINGS.force_reauthentication_after
-            - (1 + int(random() * (90 * 24 - 1))) * HOUR
-        )
-        return created, start - int(random() * (9 * 60)) * MINUTE
+        random = self.random
+        created = _REAUTHENTICATION + (1 + int(random() * (90 * 24 - 1))) * 60
+        return created, int(random() * (9 * 60))
 
     def inactive(self) -> tuple[int, int]:
         """Last used longer ago than the inactivity limit."""
-        start, random = self.start, self.random
-        created = start - (11 * 60 + int(random() * (90 * 24 * 60 - 11 * 60))) * MINUTE
-        stale = start - DEFAULT_SETTINGS.max_inactivity_period - MINUTE
-        return created, created + int(random() * ((stale - created) // MINUTE + 1)) * MINUTE
+        random = self.random
+        created = 11 * 60 + int(random() * (_NINETY_DAYS - 11 * 60))
+        stale = _INACTIVITY + 1
+        return created, created - int(random() * (created - stale + 1))
 
     def active(self) -> tuple[int, int]:
         """Used within the inactivity limit."""
-        start, random = self.start, self.random
-        created = start - (10 + int(random() * (90 * 24 * 60 - 10))) * MINUTE
-        floor = max(created, start - DEFAULT_SETTINGS.max_inactivity_period)
-        return created, floor + int(random() * ((start - floor) // MINUTE + 1)) * MINUTE
+        random = self.random
+        created = 10 + int(random() * (_NINETY_DAYS - 10))
+        floor = min(created, _INACTIVITY)
+        return created, floor - int(random() * (floor + 1))
 
     def ended(self) -> tuple[int, int]:
         """Logged out or revoked: used any time after login."""
-        start, random = self.start, self.random
-        created = start - (10 + int(random() * (90 * 24 * 60 - 10))) * MINUTE
-        return created, created + int(random() * ((start - created) // MINUTE + 1)) * MINUTE
+        random = self.random
+        created = 10 + int(random() * (_NINETY_DAYS - 10))
+        return created, created - int(random() * (created + 1))
 
 
 def _kind(roll: float) -> str:
