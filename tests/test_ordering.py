@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import random
 from dataclasses import replace
 
@@ -232,5 +233,30 @@ def test_ip_key_agrees_with_ipaddress_on_random_text() -> None:
     @given(st.lists(octet, min_size=3, max_size=5).map(".".join) | st.text(max_size=20))
     def agree(text: str) -> None:
         assert ip_key(text) == _by_ipaddress(text)
+
+    agree()
+
+
+def test_the_sort_number_of_an_address_orders_as_ip_key() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from pytest_logscale.domain.ordering import _ip_number
+
+    address = st.one_of(
+        st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n))),
+        st.integers(0, 2**128 - 1).map(lambda n: str(ipaddress.IPv6Address(n))),
+        st.sampled_from(["01.2.3.4", "no address", "::ffff:1.2.3.4", "0.0.0.0", "::"]),
+    )
+
+    @settings(max_examples=500, deadline=None)
+    @given(address, address)
+    def agree(one: str, other: str) -> None:
+        a, b = ip_key(one), ip_key(other)
+        x, y = _ip_number(one), _ip_number(other)
+        assert (a is None, b is None) == (x is None, y is None)
+        if a is not None and b is not None:
+            assert x is not None and y is not None
+            assert (a < b, a == b) == (x < y, x == y)
 
     agree()

@@ -9,8 +9,11 @@ the same rule; tests check that they agree.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping
 from functools import lru_cache
+from itertools import compress, repeat
+from operator import attrgetter, is_, is_not
 from typing import Any
 
 from .records import Session, SortBy, User
@@ -28,18 +31,33 @@ def ip_key(ip: str) -> tuple[int, int] | None:
     parts, no leading zeros, each at most 255) is read directly, since parsing
     a million addresses through ``ipaddress`` is most of a first sort by IP.
     """
-    parts = ip.split(".")
-    if len(parts) == 4 and all(_octet(part) for part in parts):
-        a, b, c, d = (int(part) for part in parts)
-        if a <= 255 and b <= 255 and c <= 255 and d <= 255:
-            return (4, (a << 24) | (b << 16) | (c << 8) | d)
-    return _parsed(ip)
+    number = _dotted(ip)
+    return (4, number) if number is not None else _parsed(ip)
 
 
-def _octet(part: str) -> bool:
-    return (
-        0 < len(part) <= 3 and part.isascii() and part.isdigit() and (part[0] != "0" or part == "0")
-    )
+def _ip_number(ip: str) -> int | None:
+    """:func:`ip_key` as one int in the same order (IPv6 above every IPv4): cheaper to sort."""
+    number = _dotted(ip)
+    if number is not None:
+        return number
+    key = _parsed(ip)
+    if key is None:
+        return None
+    version, number = key
+    return number if version == 4 else (1 << 32) + number
+
+
+_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_DOTTED = re.compile(r"\.".join([_OCTET] * 4))
+
+
+def _dotted(ip: str) -> int | None:
+    """Plain dotted IPv4 text as its number; None for anything else."""
+    found = _DOTTED.fullmatch(ip)
+    if found is None:
+        return None
+    a, b, c, d = found.groups()
+    return (int(a) << 24) | (int(b) << 16) | (int(c) << 8) | int(d)
 
 
 @lru_cache(maxsize=65536)
@@ -62,7 +80,7 @@ def parts_for(sort_by: SortBy, users: Mapping[str, User]) -> tuple[Part, ...]:
     if sort_by is SortBy.LOGIN_TIME:
         return (lambda s: s.created_at,)
     if sort_by is SortBy.IP_ADDRESS:
-        return (lambda s: ip_key(s.ip),)
+        return (lambda s: _ip_number(s.ip),)
     if sort_by is SortBy.LOCATION:
         return (lambda s: _folded(s.country), lambda s: _folded(s.city))
     if sort_by is SortBy.CLIENT_INFO:
@@ -71,17 +89,27 @@ def parts_for(sort_by: SortBy, users: Mapping[str, User]) -> tuple[Part, ...]:
 
 
 def order(sessions: list[Session], parts: tuple[Part, ...], descending: bool) -> list[Session]:
-    """A new list in the given order, by stable sorts from the least significant level up."""
-    result = sorted(sessions, key=lambda s: s.id)
+    """A new list in the given order, by stable sorts from the least significant level up.
+
+    Each level reads every session's value once into a list and sorts positions
+    by it (a C-level key), present values first, missing ones after in the
+    order so far; ``reverse=True`` keeps ties in that order too.
+    """
+    ids = list(map(_ID, sessions))
+    positions = sorted(range(len(sessions)), key=ids.__getitem__)
     for part in reversed(parts):
-        # each session's value is read once (a parsed IP address at a million sessions counts)
-        if descending:
-            # Under reverse=True present values (True) come first, largest first; stability
-            # keeps the id order inside ties, as Python's reverse sort is stable.
-            result.sort(key=lambda s, p=part: ((v := p(s)) is not None, v), reverse=True)  # type: ignore[misc]
-        else:
-            result.sort(key=lambda s, p=part: ((v := p(s)) is None, v))  # type: ignore[misc]
-    return result
+        values = list(map(part, sessions))
+        in_order = list(map(values.__getitem__, positions))
+        kept = list(compress(positions, map(is_not, in_order, repeat(None))))
+        missing = []
+        if len(kept) < len(positions):
+            missing = list(compress(positions, map(is_, in_order, repeat(None))))
+        kept.sort(key=values.__getitem__, reverse=descending)
+        positions = kept + missing
+    return list(map(sessions.__getitem__, positions))
+
+
+_ID = attrgetter("id")
 
 
 def _precedes(a: Session, b: Session, parts: tuple[Part, ...], descending: bool) -> bool:
