@@ -488,3 +488,29 @@ def test_many_token_digests_are_each_tokens_digest() -> None:
 
     tokens = ["abc", "", "x" * 100, "\ud800lone", "ünï"]
     assert token_digests(tokens) == [token_digest(t) for t in tokens]
+
+
+def test_the_columns_search_finds_what_the_search_text_holds() -> None:
+    """The field-by-field search over columns agrees with ``needle in search_text``."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from pytest_logscale.domain.dataset import containing, search_text
+
+    users = {u.id: u for u in (OWNER, ADMIN, MEMBER, STRANGER)}
+    odd = replace(
+        MEMBER, id="odd", username="STRASSE\n\u00df", display_name="\u0391\u03a3", email=""
+    )
+    users[odd.id] = odd
+    sessions = [*SESSIONS, _session("odd", odd, city="\u0130stanbul", country="", ip="::1")]
+    texts = [search_text(s, users[s.user_id]) for s in sessions]
+    pieces = sorted({t[i:j] for t in texts for i in range(len(t)) for j in (i + 1, i + 4, i + 9)})
+
+    letters = "ase\n\u00df\u0391\u03c3.0:"
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.sampled_from(pieces) | st.text(alphabet=letters, min_size=1, max_size=4))
+    def agree(needle: str) -> None:
+        assert containing(sessions, users, needle) == [needle in text for text in texts]
+
+    agree()

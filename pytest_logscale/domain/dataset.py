@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, or_
 from typing import TypeVar
 
 from . import ordering
@@ -19,21 +20,52 @@ from .ids import token_digest, token_digests
 from .records import Credential, Organization, Session, SessionSettings, SortBy, User
 from .status import active_until
 
-__all__ = ["Columns", "Dataset", "search_text"]
+__all__ = ["Columns", "Dataset", "containing", "search_text"]
+
+
+#: The fields searchFilter looks in, user's first, in the order :func:`search_text` joins them.
+_USER_FIELDS = ("username", "display_name", "email")
+_SESSION_FIELDS = ("ip", "client_info", "city", "country")
 
 
 def search_text(session: Session, user: User) -> str:
-    """The folded text searchFilter looks in: user name, display name, e-mail, IP, client, place."""
-    fields = (
-        user.username,
-        user.display_name,
-        user.email,
-        session.ip,
-        session.client_info,
-        session.city,
-        session.country,
-    )
+    """The folded text searchFilter looks in: user name, display name, e-mail, IP, client, place.
+
+    The fields that are set, joined by newlines, case-folded.
+    """
+    fields = [getattr(user, name) for name in _USER_FIELDS]
+    fields += [getattr(session, name) for name in _SESSION_FIELDS]
     return "\n".join(field for field in fields if field).casefold()
+
+
+def containing(sessions: list[Session], users: Mapping[str, User], needle: str) -> list[bool]:
+    """``needle in search_text(session, its user)`` for each session (``needle`` folded).
+
+    Case folding goes code point by code point and :func:`search_text` joins
+    fields with newlines, so a needle without a newline is in the text exactly
+    when it is in one field's folded text. Each distinct value is then folded
+    and searched once (a user's fields once per user, a client or a place once
+    in all), never a text per session; a needle with a newline reads the texts.
+    """
+    if not needle or "\n" in needle:
+        return [needle in search_text(s, users[s.user_id]) for s in sessions]
+    user_ids = list(map(_USER, sessions))
+    found: set[str | None] = set()
+    for user_id in set(user_ids):
+        user = users[user_id]
+        if any(_holds(getattr(user, name), needle) for name in _USER_FIELDS):
+            found.add(user_id)
+    matches = list(map(found.__contains__, user_ids))
+    for name in _SESSION_FIELDS:
+        column = list(map(attrgetter(name), sessions))
+        found = {value for value in set(column) if _holds(value, needle)}
+        if found:
+            matches = list(map(or_, matches, map(found.__contains__, column)))
+    return matches
+
+
+def _holds(field: str | None, needle: str) -> bool:
+    return field is not None and needle in field.casefold()
 
 
 class Columns:
@@ -44,8 +76,9 @@ class Columns:
     clock and the organization's limits. The last few are kept, and a query in
     a frozen clock pays for each filter once. Whether a session is active is
     :func:`~pytest_logscale.domain.status.active_until`'s answer, kept per
-    limits; this class only keeps it. Search texts and positions are built on
-    first use: a million sessions that are never searched never pay for them.
+    limits; this class only keeps it. A search reads each distinct field value
+    once (:func:`containing`) and keeps no text per session; positions are built
+    on first use.
     """
 
     __slots__ = (
@@ -53,7 +86,6 @@ class Columns:
         "_containing",
         "_deadlines",
         "_positions",
-        "_texts",
         "_users",
         "sessions",
     )
@@ -62,7 +94,6 @@ class Columns:
         self.sessions = sessions
         self._users = users
         self._positions: dict[str, int] | None = None
-        self._texts: list[str] | None = None
         self._deadlines: dict[SessionSettings, list[float]] = {}
         self._active: dict[tuple[int, SessionSettings], list[bool]] = {}
         self._containing: dict[str, list[bool]] = {}
@@ -88,7 +119,7 @@ class Columns:
             deadlines = self._deadlines.get(settings)
             if deadlines is None:
                 with bulk():
-                    deadlines = [active_until(s, settings) for s in self.sessions]
+                    deadlines = list(map(active_until, self.sessions, repeat(settings)))
                 _keep(self._deadlines, settings, deadlines, 4)
             found = [deadline >= now for deadline in deadlines]
             _keep(self._active, key, found, 4)
@@ -98,13 +129,8 @@ class Columns:
         """Which sessions' search texts contain ``needle`` (already folded)."""
         found = self._containing.get(needle)
         if found is None:
-            texts = self._texts
-            if texts is None:
-                users = self._users
-                with bulk():
-                    texts = [search_text(s, users[s.user_id]) for s in self.sessions]
-                self._texts = texts
-            found = [needle in text for text in texts]
+            with bulk():
+                found = containing(self.sessions, self._users, needle)
             _keep(self._containing, needle, found, 16)
         return found
 

@@ -31,20 +31,12 @@ class SessionStatus(str, enum.Enum):
 _ENDED = {Ending.LOGGED_OUT: SessionStatus.LOGGED_OUT, Ending.REVOKED: SessionStatus.REVOKED}
 
 
-def _deadlines(
-    session: Session, settings: SessionSettings
-) -> tuple[tuple[float, SessionStatus], ...]:
-    """The last active instant under each limit, with the status once it is passed."""
+def _deadlines(session: Session, settings: SessionSettings) -> tuple[float, float]:
+    """The last active instant under each limit: inactivity first, then reauthentication."""
     last, created = session.last_activity_at, session.created_at
     return (
-        (
-            _INFINITY if last is None else last + settings.max_inactivity_period,
-            SessionStatus.INACTIVE,
-        ),
-        (
-            _INFINITY if created is None else created + settings.force_reauthentication_after,
-            SessionStatus.REAUTHENTICATION_DUE,
-        ),
+        _INFINITY if last is None else last + settings.max_inactivity_period,
+        _INFINITY if created is None else created + settings.force_reauthentication_after,
     )
 
 
@@ -52,9 +44,11 @@ def status_at(session: Session, now: int, settings: SessionSettings) -> SessionS
     """The session's status at ``now`` (epoch ms) under these limits."""
     if session.ended is not None:
         return _ENDED[session.ended]
-    for deadline, passed in _deadlines(session, settings):
-        if now > deadline:
-            return passed
+    idle, reauthentication = _deadlines(session, settings)
+    if now > idle:
+        return SessionStatus.INACTIVE
+    if now > reauthentication:
+        return SessionStatus.REAUTHENTICATION_DUE
     return SessionStatus.ACTIVE
 
 
@@ -67,4 +61,5 @@ def active_until(session: Session, settings: SessionSettings) -> float:
     """
     if session.ended is not None:
         return -_INFINITY
-    return min(deadline for deadline, _passed in _deadlines(session, settings))
+    idle, reauthentication = _deadlines(session, settings)
+    return idle if idle < reauthentication else reauthentication
