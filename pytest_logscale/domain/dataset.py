@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from itertools import repeat
-from operator import attrgetter, or_
+from operator import attrgetter, ge, or_
 from typing import TypeVar
 
 from . import ordering
 from .bulk import bulk
 from .ids import token_digest, token_digests
+from .masks import Mask
 from .records import Credential, Organization, Session, SessionSettings, SortBy, User
 from .status import active_until
 
@@ -71,14 +72,13 @@ def _holds(field: str | None, needle: str) -> bool:
 class Columns:
     """Seeded sessions in one order and, index for index, what the filters read of each.
 
-    The seeded data never changes, so a filter's answer for every session (a
-    list of booleans) depends only on its own inputs: the search text, or the
-    clock and the organization's limits. The last few are kept, and a query in
-    a frozen clock pays for each filter once. Whether a session is active is
-    :func:`~pytest_logscale.domain.status.active_until`'s answer, kept per
-    limits; this class only keeps it. A search reads each distinct field value
-    once (:func:`containing`) and keeps no text per session; positions are built
-    on first use.
+    The seeded data never changes, so a filter's answer for every session (a mask, see
+    :mod:`~pytest_logscale.domain.masks`) depends only on its own inputs: the search text,
+    or the clock and the organization's limits. The last few are kept, and a query in a
+    frozen clock pays for each filter once. Whether a session is active is
+    :func:`~pytest_logscale.domain.status.active_until`'s answer, kept per limits; this
+    class only keeps it. A search reads each distinct field value once (:func:`containing`)
+    and keeps no text per session; positions are built on first use.
     """
 
     __slots__ = (
@@ -95,8 +95,8 @@ class Columns:
         self._users = users
         self._positions: dict[str, int] | None = None
         self._deadlines: dict[SessionSettings, list[float]] = {}
-        self._active: dict[tuple[int, SessionSettings], list[bool]] = {}
-        self._containing: dict[str, list[bool]] = {}
+        self._active: dict[tuple[int, SessionSettings], Mask] = {}
+        self._containing: dict[str, Mask] = {}
 
     @property
     def positions(self) -> dict[str, int]:
@@ -107,7 +107,7 @@ class Columns:
                 found = self._positions = {s.id: i for i, s in enumerate(self.sessions)}
         return found
 
-    def active(self, now: int, settings: SessionSettings) -> list[bool]:
+    def active(self, now: int, settings: SessionSettings) -> Mask:
         """Which sessions are active at ``now`` under these limits.
 
         Each session's last active instant is kept per limits, so a moved
@@ -121,16 +121,16 @@ class Columns:
                 with bulk():
                     deadlines = list(map(active_until, self.sessions, repeat(settings)))
                 _keep(self._deadlines, settings, deadlines, 4)
-            found = [deadline >= now for deadline in deadlines]
+            found = bytes(map(ge, deadlines, repeat(now)))
             _keep(self._active, key, found, 4)
         return found
 
-    def containing(self, needle: str) -> list[bool]:
+    def containing(self, needle: str) -> Mask:
         """Which sessions' search texts contain ``needle`` (already folded)."""
         found = self._containing.get(needle)
         if found is None:
             with bulk():
-                found = containing(self.sessions, self._users, needle)
+                found = bytes(containing(self.sessions, self._users, needle))
             _keep(self._containing, needle, found, 16)
         return found
 

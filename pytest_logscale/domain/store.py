@@ -13,11 +13,10 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import compress, islice
-from operator import and_
+from itertools import compress
 from typing import Any
 
-from . import ordering
+from . import masks, ordering
 from .clock import Clock
 from .dataset import Dataset, search_text
 from .errors import InvalidArgument, NotFound, PermissionDenied, StateReset, Unauthenticated
@@ -418,8 +417,8 @@ class Store:
                     # never copying every match (the cost of a page at a million sessions).
                     if mask is None:
                         return SessionPage(len(seeded), seeded[query.skip : end])
-                    page = list(islice(compress(seeded, mask), query.skip, end))
-                    return SessionPage(sum(mask), page)
+                    page = masks.page(seeded, mask, query.skip, query.limit)
+                    return SessionPage(mask.count(1), page)
                 matched = self._merged(seeded, mask, extra, parts, descending)
         return SessionPage(total=len(matched), sessions=matched[query.skip : end])
 
@@ -437,7 +436,7 @@ class Store:
 
     def _organization_matches(
         self, organization_id: str, keep: _Keep, query: SessionQuery, needle: str
-    ) -> tuple[list[Session], list[bool] | None, list[Session]]:
+    ) -> tuple[list[Session], masks.Mask | None, list[Session]]:
         """The seeded sessions in order with the mask of those that match (None: all do),
         and the changed or new sessions that match."""
         changed = {
@@ -449,7 +448,7 @@ class Store:
     @staticmethod
     def _merged(
         seeded: list[Session],
-        mask: list[bool] | None,
+        mask: masks.Mask | None,
         extra: list[Session],
         parts: tuple[ordering.Part, ...],
         descending: bool,
@@ -464,28 +463,25 @@ class Store:
 
     def _seeded_matches(
         self, organization_id: str, query: SessionQuery, needle: str, changed: Mapping[str, Any]
-    ) -> tuple[list[Session], list[bool] | None]:
+    ) -> tuple[list[Session], masks.Mask | None]:
         """The seeded sessions in order and which of them are unchanged and match
         (:meth:`_matcher` over columns); None when every one does."""
         columns = self._base.columns(organization_id, query.sort_by, query.order is Order.DESC)
-        masks: list[list[bool]] = []
+        wanted: list[masks.Mask] = []
         if query.only_active:
-            masks.append(columns.active(self.clock.now_ms(), self.settings(organization_id)))
+            wanted.append(columns.active(self.clock.now_ms(), self.settings(organization_id)))
         if needle:
-            masks.append(columns.containing(needle))
+            wanted.append(columns.containing(needle))
         if changed:
-            unchanged = [True] * len(columns.sessions)
+            unchanged = bytearray(b"\x01") * len(columns.sessions)
             for session_id in changed:
                 position = columns.positions.get(session_id)
                 if position is not None:
-                    unchanged[position] = False
-            masks.append(unchanged)
-        if not masks:
+                    unchanged[position] = 0
+            wanted.append(bytes(unchanged))
+        if not wanted:
             return columns.sessions, None
-        keep = masks[0]
-        for mask in masks[1:]:
-            keep = list(map(and_, keep, mask))
-        return columns.sessions, keep
+        return columns.sessions, masks.all_of(wanted)
 
     def find_user(self, caller: Caller, user_id: str) -> User | None:
         """``user(id)``: a user of the caller's organization, else None."""
