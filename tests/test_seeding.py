@@ -440,6 +440,27 @@ def test_seeding_pauses_the_garbage_collector_and_restores_it() -> None:
         gc.enable()
 
 
+def test_seeded_ipv6_text_is_what_ipaddress_writes() -> None:
+    import ipaddress
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from pytest_logscale.seeding.generate import _ipv6_text
+
+    group = st.one_of(st.just(0), st.integers(1, 0xFFFF), st.integers(0, 0xF))
+
+    @settings(max_examples=500, deadline=None)
+    @given(st.lists(group, min_size=8, max_size=8))
+    def agree(groups: list[int]) -> None:
+        number = int.from_bytes(b"".join(g.to_bytes(2, "big") for g in groups), "big")
+        text = _ipv6_text(number)
+        assert text is None or text == str(ipaddress.IPv6Address(number))
+        assert (text is None) == (0 in groups)
+
+    agree()
+
+
 # -- the per-process dataset cache -------------------------------------------------------------
 
 

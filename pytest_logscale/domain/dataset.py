@@ -286,8 +286,6 @@ class Dataset:
         if found is None:
             ordered = self.ordered(organization_id, sort_by, descending)
             found = Columns(ordered, self.users)
-            # the limits as seeded and the clock's start: what most queries will ask for
-            found.active(self.start_ms, self.organizations[organization_id].settings)
             with self._lock:
                 found = self._columns.setdefault(key, found)
         return found

@@ -96,9 +96,21 @@ def _public_address(rng: random.Random) -> str:
         first = _PUBLIC_OCTETS[int(rng.random() * len(_PUBLIC_OCTETS))]
         return f"{first}.{rest >> 16}.{(rest >> 8) & 255}.{rest & 255}"
     while True:
-        address = ipaddress.IPv6Address((0x2000 << 112) | rng.getrandbits(125))
+        number = (0x2000 << 112) | rng.getrandbits(125)
+        address = ipaddress.IPv6Address(number)
         if address.is_global and not address.is_multicast:
-            return str(address)
+            return _ipv6_text(number) or str(address)
+
+
+def _ipv6_text(number: int) -> str | None:
+    """An IPv6 address as ``ipaddress`` writes it when none of its groups is zero, else None.
+
+    Without a zero group there is nothing to compress: the groups in hexadecimal
+    without leading zeros, joined by colons (five times cheaper than ``str``).
+    """
+    digits = f"{number:032x}"
+    groups = [digits[i : i + 4].lstrip("0") for i in range(0, 32, 4)]
+    return None if "" in groups else ":".join(groups)
 
 
 def _domain(company: str, index: int, taken: set[str]) -> str:
