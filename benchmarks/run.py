@@ -700,6 +700,42 @@ def _serve_first_answer(sessions: int) -> float:
         process.wait(timeout=60)
 
 
+_SERVE_PARTS = """
+import time
+started = time.perf_counter()
+import pytest_logscale.cli
+imported = time.perf_counter()
+from pytest_logscale.domain.records import Level, Order, SortBy
+from pytest_logscale.domain.store import SessionQuery, Store
+from pytest_logscale.seeding import SeedOptions, seed_dataset
+dataset = seed_dataset(SeedOptions(users={users}, sessions={sessions}))
+seeded = time.perf_counter()
+store = Store(dataset)
+org_id = next(iter(dataset.organizations))
+owner = next(u for u in dataset.org_users[org_id] if u.is_org_root)
+caller = store.authenticate(
+    next(s.token for s in dataset.user_sessions[owner.id] if s.ended is None)
+)
+query = SessionQuery(
+    level=Level.ORGANIZATION, sort_by=SortBy.LAST_ACTIVITY_TIME, order=Order.DESC,
+    skip=0, limit=50, only_active=False,
+)
+store.query_sessions(caller, query)
+print(imported - started, seeded - imported, time.perf_counter() - seeded)
+"""
+
+
+def _serve_parts(sessions: int) -> tuple[float, float, float]:
+    """What ``serve``'s first answer is made of, in a fresh process: the imports, seeding, and
+    the first query in the store (sorting and the organization's columns)."""
+    script = _SERVE_PARTS.format(users=max(3, sessions // 20), sessions=sessions)
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    imports, seeding, first = (float(part) for part in output.split())
+    return imports, seeding, first
+
+
 def bench_scale(quick: bool) -> list[Row]:
     """Seeding and paging at a million sessions (100,000 with --quick), serve's first answer."""
     big = 100_000 if quick else 1_000_000
@@ -802,6 +838,13 @@ def bench_scale(quick: bool) -> list[Row]:
             first < 3,
         )
     )
+    parts = _serve_parts(serve_sessions)
+    for label, seconds in zip(
+        ("imports (pytest_logscale.cli)", "seeding", "first query in the store (order, columns)"),
+        parts,
+        strict=True,
+    ):
+        rows.append(Row(f"  of which {label}", "", ms(seconds), None, "(breakdown)", None))
     return rows
 
 
