@@ -169,15 +169,17 @@ def _by_token(sessions: list[Session]) -> dict[bytes, Credential | Session]:
 
 def _check_owners(sessions: list[Session], users: Mapping[str, User]) -> None:
     """ValueError naming a session whose user is unknown or of another organization."""
-    for user_id, organization_id in set(
-        zip(map(_USER, sessions), map(_ORGANIZATION, sessions), strict=True)
-    ):
-        owner = users.get(user_id)
-        if owner is None or owner.organization_id != organization_id:
-            session = next(
-                s for s in sessions if (s.user_id, s.organization_id) == (user_id, organization_id)
-            )
-            raise ValueError(f"session {session.id} names unknown user {user_id}")
+    user_ids = list(map(_USER, sessions))
+    known = {
+        user_id: users[user_id].organization_id for user_id in set(user_ids) if user_id in users
+    }
+    if len(known) == len(set(user_ids)):
+        owners = list(map(known.__getitem__, user_ids))
+        if owners == list(map(_ORGANIZATION, sessions)):
+            return
+    for session in sessions:
+        if known.get(session.user_id) != session.organization_id:
+            raise ValueError(f"session {session.id} names unknown user {session.user_id}")
 
 
 def _repeated(values: list[_K]) -> _K:
@@ -234,8 +236,9 @@ class Dataset:
         self.user_sessions: dict[str, list[Session]] = {user_id: [] for user_id in self.users}
         self.org_sessions: dict[str, list[Session]] = {org_id: [] for org_id in self.organizations}
         _check_owners(every, self.users)
+        by_user = self.user_sessions
         for session in every:
-            self.user_sessions[session.user_id].append(session)
+            by_user[session.user_id].append(session)
         if len(self.organizations) == 1:
             self.org_sessions[next(iter(self.organizations))] = every
         else:
