@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping
 from itertools import repeat
-from operator import attrgetter, ge, or_
+from operator import attrgetter, contains, ge, or_
 from typing import TypeVar
 
 from . import ordering
@@ -21,7 +21,7 @@ from .masks import Mask
 from .records import Credential, Organization, Session, SessionSettings, SortBy, User
 from .status import active_until
 
-__all__ = ["Columns", "Dataset", "containing", "search_text"]
+__all__ = ["Columns", "Dataset", "SearchColumns", "containing", "search_text"]
 
 
 #: The fields searchFilter looks in, user's first, in the order :func:`search_text` joins them.
@@ -40,33 +40,67 @@ def search_text(session: Session, user: User) -> str:
 
 
 def containing(sessions: list[Session], users: Mapping[str, User], needle: str) -> list[bool]:
-    """``needle in search_text(session, its user)`` for each session (``needle`` folded).
+    """``needle in search_text(session, its user)`` for each session (``needle`` folded)."""
+    return SearchColumns(sessions, users).containing(needle)
+
+
+class SearchColumns:
+    """What searchFilter reads of each session, laid out once for many searches.
 
     Case folding goes code point by code point and :func:`search_text` joins
     fields with newlines, so a needle without a newline is in the text exactly
-    when it is in one field's folded text. Each distinct value is then folded
-    and searched once (a user's fields once per user, a client or a place once
-    in all), never a text per session; a needle with a newline reads the texts.
+    when it is in one field's folded text. A field with few distinct values (a
+    user's fields, the client, the place) is searched once per distinct value
+    and looked up per session; a field with many (the address) is kept folded
+    and searched per session at C speed. No text per session is built; a
+    needle with a newline reads the texts.
     """
-    if not needle or "\n" in needle:
-        return [needle in search_text(s, users[s.user_id]) for s in sessions]
-    user_ids = list(map(_USER, sessions))
-    found: set[str | None] = set()
-    for user_id in set(user_ids):
-        user = users[user_id]
-        if any(_holds(getattr(user, name), needle) for name in _USER_FIELDS):
-            found.add(user_id)
-    matches = list(map(found.__contains__, user_ids))
-    for name in _SESSION_FIELDS:
-        column = list(map(attrgetter(name), sessions))
-        found = {value for value in set(column) if _holds(value, needle)}
-        if found:
-            matches = list(map(or_, matches, map(found.__contains__, column)))
-    return matches
+
+    __slots__ = ("_few", "_many", "_sessions", "_user_ids", "_users")
+
+    def __init__(self, sessions: list[Session], users: Mapping[str, User]) -> None:
+        self._sessions = sessions
+        self._users = users
+        self._user_ids = list(map(_USER, sessions))
+        self._few: list[tuple[list[str | None], set[str | None]]] = []
+        self._many: list[list[str]] = []
+        for name in _SESSION_FIELDS:
+            column: list[str | None] = list(map(attrgetter(name), sessions))
+            distinct = set(column)
+            if len(distinct) * 4 <= len(column):
+                self._few.append((column, distinct))
+            else:
+                self._many.append([_folded(value) for value in column])
+
+    def containing(self, needle: str) -> list[bool]:
+        """Whether each session's search text contains ``needle`` (already folded)."""
+        users = self._users
+        if not needle or "\n" in needle:
+            return [needle in search_text(s, users[s.user_id]) for s in self._sessions]
+        found: set[str | None] = set()
+        for user_id in set(self._user_ids):
+            user = users[user_id]
+            if any(_holds(getattr(user, name), needle) for name in _USER_FIELDS):
+                found.add(user_id)
+        matches = list(map(found.__contains__, self._user_ids))
+        for column, distinct in self._few:
+            found = {value for value in distinct if _holds(value, needle)}
+            if found:
+                matches = list(map(or_, matches, map(found.__contains__, column)))
+        for folded in self._many:
+            matches = list(map(or_, matches, map(contains, folded, repeat(needle))))
+        return matches
 
 
 def _holds(field: str | None, needle: str) -> bool:
     return field is not None and needle in field.casefold()
+
+
+def _folded(value: str | None) -> str:
+    if not value:
+        return ""
+    folded = value.casefold()
+    return value if folded == value else folded
 
 
 class Columns:
@@ -77,8 +111,8 @@ class Columns:
     or the clock and the organization's limits. The last few are kept, and a query in a
     frozen clock pays for each filter once. Whether a session is active is
     :func:`~pytest_logscale.domain.status.active_until`'s answer, kept per limits; this
-    class only keeps it. A search reads each distinct field value once (:func:`containing`)
-    and keeps no text per session; positions are built on first use.
+    class only keeps it. What a search reads (:class:`SearchColumns`) and positions are
+    laid out on first use.
     """
 
     __slots__ = (
@@ -86,6 +120,7 @@ class Columns:
         "_containing",
         "_deadlines",
         "_positions",
+        "_search",
         "_users",
         "sessions",
     )
@@ -94,6 +129,7 @@ class Columns:
         self.sessions = sessions
         self._users = users
         self._positions: dict[str, int] | None = None
+        self._search: SearchColumns | None = None
         self._deadlines: dict[SessionSettings, list[float]] = {}
         self._active: dict[tuple[int, SessionSettings], Mask] = {}
         self._containing: dict[str, Mask] = {}
@@ -130,7 +166,10 @@ class Columns:
         found = self._containing.get(needle)
         if found is None:
             with bulk():
-                found = bytes(containing(self.sessions, self._users, needle))
+                search = self._search
+                if search is None:
+                    search = self._search = SearchColumns(self.sessions, self._users)
+                found = bytes(search.containing(needle))
             _keep(self._containing, needle, found, 16)
         return found
 
@@ -289,6 +328,8 @@ class Dataset:
         if found is None:
             ordered = self.ordered(organization_id, sort_by, descending)
             found = Columns(ordered, self.users)
+            # the limits as seeded and the clock's start: what most queries will ask for
+            found.active(self.start_ms, self.organizations[organization_id].settings)
             with self._lock:
                 found = self._columns.setdefault(key, found)
         return found
