@@ -263,6 +263,7 @@ class _Seeder:
         n_agents, n_everywhere = len(agents), len(everywhere)
         instants = self.instants
         times = _Times(random)
+        member_ids = [member.id for member in members]
         org_id, progress, seeded = org.id, self.progress, self.sessions
         append, done = seeded.append, len(seeded)
         for index in range(count):
@@ -273,9 +274,8 @@ class _Seeder:
                 ended = None
             else:
                 who = int(random() * users)
-                kind = _kind(random())
-                created, last = times.of[kind]()
-                ended = _ENDINGS.get(kind)
+                draw, ended = times.of[_kind(random())]
+                created, last = draw()
             if random() < 0.6:
                 home = homes[who]
                 ip = home[int(random() * len(home))]
@@ -286,7 +286,7 @@ class _Seeder:
             append(
                 Session(
                     ids[index],
-                    members[who].id,
+                    member_ids[who],
                     org_id,
                     tokens[index],
                     agents[int(random() * n_agents)],
@@ -329,12 +329,13 @@ class _Times:
 
     def __init__(self, random: Callable[[], float]) -> None:
         self.random = random
-        self.of: dict[str, Callable[[], tuple[int, int]]] = {
-            "active": self.active,
-            "logged_out": self.ended,
-            "revoked": self.ended,
-            "inactive": self.inactive,
-            "reauthentication_due": self.reauthentication_due,
+        #: Each kind's draw of times, and how a session of it ended.
+        self.of: dict[str, tuple[Callable[[], tuple[int, int]], Ending | None]] = {
+            "active": (self.active, None),
+            "logged_out": (self.ended, Ending.LOGGED_OUT),
+            "revoked": (self.ended, Ending.REVOKED),
+            "inactive": (self.inactive, None),
+            "reauthentication_due": (self.reauthentication_due, None),
         }
 
     def current(self) -> tuple[int, int]:
@@ -387,7 +388,6 @@ _KINDS = (
     ("inactive", 0.12),
     ("reauthentication_due", 0.06),
 )
-_ENDINGS = {"logged_out": Ending.LOGGED_OUT, "revoked": Ending.REVOKED}
 
 
 def seed_dataset(options: SeedOptions | None = None, progress: Progress | None = None) -> Dataset:
