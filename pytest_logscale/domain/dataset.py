@@ -140,7 +140,8 @@ class Columns:
         found = self._positions
         if found is None:
             with bulk():
-                found = self._positions = {s.id: i for i, s in enumerate(self.sessions)}
+                ids = map(_ID, self.sessions)
+                found = self._positions = dict(zip(ids, range(len(self.sessions)), strict=True))
         return found
 
     def active(self, now: int, settings: SessionSettings) -> Mask:
