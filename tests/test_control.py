@@ -509,7 +509,7 @@ _KNOWN_ROOTS = "(known: __schema, __type, currentUser, logoutOfSession, organiza
         (
             {"fault": "status", "status": 503, "it's": 1},
             "it's",
-            "unknown key \"it's\" for a status fault (known: fault, status, message, html,",
+            'unknown key "it\'s" for a status fault (known: fault, status, message, html,',
         ),
         (
             {"fault": "droppedConnection", "seconds": 1},
