@@ -474,30 +474,209 @@ def test_faults_are_added_listed_used_and_cleared(logscale_server: FakeLogScale)
     assert len(logscale_server.faults) == 0
 
 
+_KNOWN_ROOTS = "(known: __schema, __type, currentUser, logoutOfSession, organization"
+
+
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("body", "field", "error"),
     [
-        ({"fault": "meteor"}, "fault"),
-        ({"fault": "status"}, "status"),
-        ({"fault": "status", "status": 200}, "status"),
-        ({"fault": "status", "status": 503, "colour": "red"}, "colour"),
-        ({"fault": "status", "status": 503, "rootField": "nope"}, "rootField"),
-        ({"fault": "status", "status": 503, "times": 0}, "times"),
-        ({"fault": "status", "status": 503, "html": 5}, "html"),
-        ({"fault": "status", "status": 503, "message": ""}, "message"),
-        ({"fault": "rateLimited", "retryAfter": -1}, "retryAfter"),
-        ({"fault": "delay", "seconds": 2, "upTo": 1}, "upTo"),
-        ({"fault": "truncatedBody", "keepBytes": 0}, "keepBytes"),
-        ({"fault": "status", "status": 503, "operationName": ""}, "operationName"),
-        ("status", None),
-        ([{"fault": "status", "status": 503}, {"fault": "delay"}], "seconds"),
+        ({"fault": "meteor"}, "fault", "'fault' must be one of status, graphqlError, rateLimited"),
+        ({}, "fault", "'fault' must be one of status, graphqlError, rateLimited, delay, droppedC"),
+        ({"fault": "status"}, "status", "a status fault needs 'status'"),
+        (
+            {"fault": "status", "status": 200},
+            "status",
+            "HTTP status 200 is not an error; a status fault takes 400-599",
+        ),
+        # the word matcher blamed retryAfter: the message names Retry-After
+        (
+            {"fault": "status", "status": 429},
+            "status",
+            "for 429 use Fault.rate_limited(retry_after=...), which sends Retry-After",
+        ),
+        (
+            {"fault": "status", "status": "503"},
+            "status",
+            "an HTTP status must be a whole number, not '503'",
+        ),
+        ({"fault": "status", "status": 499}, "status", "HTTP status 499 is not a known status"),
+        (
+            {"fault": "status", "status": 503, "colour": "red"},
+            "colour",
+            "unknown key 'colour' for a status fault (known: fault, status, message, html, times,",
+        ),
+        # the word matcher split the message on quotes: a key with a quote came out garbled
+        (
+            {"fault": "status", "status": 503, "it's": 1},
+            "it's",
+            'unknown key "it\'s" for a status fault (known: fault, status, message, html,',
+        ),
+        (
+            {"fault": "droppedConnection", "seconds": 1},
+            "seconds",
+            "unknown key 'seconds' for a droppedConnection fault (known: fault, times, operati",
+        ),
+        (
+            {"fault": "status", "status": 503, "rootField": "nope"},
+            "rootField",
+            f"the schema has no root field 'nope' {_KNOWN_ROOTS}",
+        ),
+        # the word matcher read the root field's name as the subject: html, seconds
+        (
+            {"fault": "status", "status": 503, "rootField": "HTML"},
+            "rootField",
+            f"the schema has no root field 'HTML' {_KNOWN_ROOTS}",
+        ),
+        (
+            {"fault": "status", "status": 503, "rootField": "delay"},
+            "rootField",
+            f"the schema has no root field 'delay' {_KNOWN_ROOTS}",
+        ),
+        (
+            {"fault": "status", "status": 503, "rootField": 5},
+            "rootField",
+            f"the schema has no root field 5 {_KNOWN_ROOTS}",
+        ),
+        (
+            {"fault": "status", "status": 503, "times": 0},
+            "times",
+            "times must be a whole number from 1 to 2147483648, not 0",
+        ),
+        (
+            {"fault": "status", "status": 503, "times": "1"},
+            "times",
+            "times must be a whole number from 1 to 2147483648, not '1'",
+        ),
+        (
+            {"fault": "status", "status": 503, "html": 5},
+            "html",
+            "an HTML body must be a string, not 5",
+        ),
+        (
+            {"fault": "status", "status": 503, "message": ""},
+            "message",
+            "a fault's message must be a non-empty string, not ''",
+        ),
+        (
+            {"fault": "graphqlError", "message": 5},
+            "message",
+            "a fault's message must be a non-empty string, not 5",
+        ),
+        (
+            {"fault": "rateLimited", "message": " "},
+            "message",
+            "a fault's message must be a non-empty string, not ' '",
+        ),
+        (
+            {"fault": "rateLimited", "retryAfter": -1},
+            "retryAfter",
+            "Retry-After must be a whole number from 0 to 86400, not -1",
+        ),
+        (
+            {"fault": "rateLimited", "retryAfter": True},
+            "retryAfter",
+            "Retry-After must be a whole number from 0 to 86400, not True",
+        ),
+        ({"fault": "delay"}, "seconds", "a delay fault needs 'seconds'"),
+        (
+            {"fault": "delay", "seconds": -1},
+            "seconds",
+            "a delay must be a number of seconds from 0 to 300, not -1",
+        ),
+        (
+            {"fault": "delay", "seconds": 2, "upTo": 1},
+            "upTo",
+            "a delay's up_to (1 s) must not be below its seconds (2 s)",
+        ),
+        (
+            {"fault": "delay", "seconds": 1, "upTo": "x"},
+            "upTo",
+            "a delay's up_to must be a number of seconds from 0 to 300, not 'x'",
+        ),
+        (
+            {"fault": "truncatedBody", "keepBytes": 0},
+            "keepBytes",
+            "keep_bytes of a truncated body must be a whole number from 1 to 2147483648, not 0",
+        ),
+        (
+            {"fault": "truncatedBody", "keepBytes": 1.5},
+            "keepBytes",
+            "keep_bytes of a truncated body must be a whole number from 1 to 2147483648, not 1.5",
+        ),
+        (
+            {"fault": "status", "status": 503, "operationName": ""},
+            "operationName",
+            "operation_name must be a non-empty string, not ''",
+        ),
+        (
+            {"fault": "status", "status": 503, "operationName": 5},
+            "operationName",
+            "operation_name must be a non-empty string, not 5",
+        ),
+        ("status", None, "must be a JSON object, not 'status'"),
+        (5, None, "must be a JSON object, not 5"),
+        (
+            [{"fault": "status", "status": 503}, {"fault": "delay"}],
+            "seconds",
+            "faults[1]: a delay fault needs 'seconds'",
+        ),
+        (
+            [{"fault": "status", "status": 503}, "x"],
+            None,
+            "faults[1]: must be a JSON object, not 'x'",
+        ),
+        (
+            [{"fault": "status", "status": 503, "rootField": "HTML"}],
+            "rootField",
+            f"faults[0]: the schema has no root field 'HTML' {_KNOWN_ROOTS}",
+        ),
     ],
 )
 def test_a_bad_fault_is_400_naming_the_field_and_adds_nothing(
-    logscale_server: FakeLogScale, body: Any, field: str | None
+    logscale_server: FakeLogScale, body: Any, field: str | None, error: str
 ) -> None:
-    assert refused(logscale_server, "POST", "/faults", body).get("field") == field
+    answer = refused(logscale_server, "POST", "/faults", body)
+    assert answer.get("field") == field
+    assert answer["error"].startswith(error), answer["error"]
     assert len(logscale_server.faults) == 0
+
+
+@pytest.mark.parametrize(
+    ("faults", "field", "error"),
+    [
+        ("x", "faults", "state: faults: must be a JSON array, not 'x'"),
+        ([5], "faults[0]", "state: faults[0]: must be a JSON object, not 5"),
+        ([{"fault": "meteor"}], "faults[0].fault", "state: faults[0]: 'fault' must be one of"),
+        (
+            [{"fault": "status", "status": 503}, {"fault": "delay"}],
+            "faults[1].seconds",
+            "state: faults[1]: a delay fault needs 'seconds'",
+        ),
+        (
+            [{"fault": "status", "status": 429}],
+            "faults[0].status",
+            "state: faults[0]: for 429 use Fault.rate_limited(retry_after=...)",
+        ),
+        (
+            [{"fault": "status", "status": 503, "rootField": "HTML"}],
+            "faults[0].rootField",
+            "state: faults[0]: the schema has no root field 'HTML'",
+        ),
+        (
+            [{"fault": "delay", "seconds": 1, "colour": 2}],
+            "faults[0].colour",
+            "state: faults[0]: unknown key 'colour' for a delay fault",
+        ),
+    ],
+)
+def test_a_bad_fault_in_a_state_is_400_naming_its_place(
+    logscale_server: FakeLogScale, faults: Any, field: str, error: str
+) -> None:
+    state = logscale_server.dump_state()
+    answer = refused(logscale_server, "PUT", "/state", {**state, "faults": faults})
+    assert answer.get("field") == field
+    assert answer["error"].startswith(error), answer["error"]
+    assert logscale_server.dump_state() == state
 
 
 # -- rate limit ------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from serve_process import ServeProcess
 from test_http import TIMEOUT, gql, padded, post
 
 from pytest_logscale import FakeLogScale, Fault, FaultPlan, StateError
+from pytest_logscale.domain.checks import OptionError
 from pytest_logscale.plugin import LogScaleServerFactory
 
 LISTING = "query Listing { sessions(limit: 2) { totalResults } }"
@@ -668,34 +669,56 @@ def test_faults_never_reach_the_next_test(pytester: pytest.Pytester) -> None:
 # -- bad fault specifications ---------------------------------------------------------------------
 
 
-BAD_FAULTS: dict[str, tuple[Callable[[], object], str]] = {
-    "status 200": (lambda: Fault.status(200), "HTTP status 200 is not an error"),
-    "status 429": (lambda: Fault.status(429), r"for 429 use Fault.rate_limited"),
-    "status 600": (lambda: Fault.status(600), "HTTP status 600 is not an error"),
-    "unknown status": (lambda: Fault.status(599), "HTTP status 599 is not a known status"),
-    "status as text": (lambda: Fault.status("503"), "must be a whole number, not '503'"),  # type: ignore[arg-type]
-    "empty message": (lambda: Fault.status(500, ""), "message must be a non-empty string"),
-    "html not text": (lambda: Fault.status(502, html=b"x"), "HTML body must be a string"),  # type: ignore[arg-type]
-    "negative delay": (lambda: Fault.delay(-1), "a delay must be a number of seconds from 0"),
-    "endless delay": (lambda: Fault.delay(301), "from 0 to 300, not 301"),
-    "nan delay": (lambda: Fault.delay(float("nan")), "not nan"),
-    "up_to below": (lambda: Fault.delay(2, up_to=1), r"up_to \(1 s\) must not be below"),
-    "negative retry": (lambda: Fault.rate_limited(-1), "Retry-After must be a whole number"),
-    "fractional retry": (lambda: Fault.rate_limited(1.5), "not 1.5"),  # type: ignore[arg-type]
-    "negative keep": (lambda: Fault.truncated_body(-1), "keep_bytes of a truncated body"),
+#: How a Fault is made wrongly, the message's start, and the parameter its OptionError names.
+BAD_FAULTS: dict[str, tuple[Callable[[], object], str, str]] = {
+    "status 200": (lambda: Fault.status(200), "HTTP status 200 is not an error", "code"),
+    "status 429": (lambda: Fault.status(429), r"for 429 use Fault.rate_limited", "code"),
+    "status 600": (lambda: Fault.status(600), "HTTP status 600 is not an error", "code"),
+    "unknown status": (lambda: Fault.status(599), "HTTP status 599 is not a known status", "code"),
+    "status as text": (lambda: Fault.status("503"), "must be a whole number, not '503'", "code"),  # type: ignore[arg-type]
+    "empty message": (
+        lambda: Fault.status(500, ""),
+        "message must be a non-empty string",
+        "message",
+    ),
+    "html not text": (lambda: Fault.status(502, html=b"x"), "HTML body must be a string", "html"),  # type: ignore[arg-type]
+    "negative delay": (
+        lambda: Fault.delay(-1),
+        "a delay must be a number of seconds from 0",
+        "seconds",
+    ),
+    "endless delay": (lambda: Fault.delay(301), "from 0 to 300, not 301", "seconds"),
+    "nan delay": (lambda: Fault.delay(float("nan")), "not nan", "seconds"),
+    "up_to below": (lambda: Fault.delay(2, up_to=1), r"up_to \(1 s\) must not be below", "up_to"),
+    "negative retry": (
+        lambda: Fault.rate_limited(-1),
+        "Retry-After must be a whole number",
+        "retry_after",
+    ),
+    "fractional retry": (lambda: Fault.rate_limited(1.5), "not 1.5", "retry_after"),  # type: ignore[arg-type]
+    "negative keep": (
+        lambda: Fault.truncated_body(-1),
+        "keep_bytes of a truncated body",
+        "keep_bytes",
+    ),
     "zero keep": (
         lambda: Fault.truncated_body(0),
         "keep_bytes of a truncated body must be a whole number from 1 .*not 0",
+        "keep_bytes",
     ),
 }
 
 
-@pytest.mark.parametrize(("make", "message"), BAD_FAULTS.values(), ids=BAD_FAULTS.keys())
-def test_a_bad_fault_is_a_clear_value_error(make: Callable[[], object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
+@pytest.mark.parametrize(("make", "message", "name"), BAD_FAULTS.values(), ids=BAD_FAULTS.keys())
+def test_a_bad_fault_is_a_clear_value_error_naming_the_parameter(
+    make: Callable[[], object], message: str, name: str
+) -> None:
+    with pytest.raises(OptionError, match=message) as raised:
         make()
+    assert raised.value.name == name
 
 
+#: A rule's arguments given wrongly, the error and its message (a ValueError names the parameter).
 BAD_RULES: dict[str, tuple[dict[str, Any], type[Exception], str]] = {
     "zero times": ({"times": 0}, ValueError, "times must be a whole number from 1"),
     "negative times": ({"times": -2}, ValueError, "not -2"),
@@ -715,8 +738,11 @@ def test_a_bad_rule_is_refused_and_nothing_is_added(
     logscale_server: FakeLogScale, arguments: dict[str, Any], raised: type[Exception], message: str
 ) -> None:
     arguments = {"fault": Fault.status(503), **arguments}
-    with pytest.raises(raised, match=message):
+    with pytest.raises(raised, match=message) as caught:
         logscale_server.faults.add(**arguments)
+    if raised is ValueError:  # the parameter to blame, the one the arguments gave wrongly
+        assert isinstance(caught.value, OptionError)
+        assert caught.value.name == next(name for name in arguments if name != "fault")
     assert logscale_server.faults.rules == []
 
 
@@ -773,42 +799,70 @@ def test_the_documented_faults_example_loads_and_dumps_back(logscale_server: Fak
     assert logscale_server.dump_state()["faults"] == example["faults"]
 
 
-BAD_STATE_FAULTS: dict[str, tuple[object, str]] = {
-    "not an array": ({"fault": "status"}, "faults: must be a JSON array"),
-    "entry not an object": (["status"], r"faults\[0\]: must be a JSON object, not 'status'"),
+#: A state's faults given wrongly, the message, and the place StateError.where names.
+BAD_STATE_FAULTS: dict[str, tuple[object, str, str]] = {
+    "not an array": ({"fault": "status"}, "faults: must be a JSON array", "faults"),
+    "entry not an object": (
+        ["status"],
+        r"faults\[0\]: must be a JSON object, not 'status'",
+        "faults[0]",
+    ),
     "unknown fault": (
         [{"fault": "meteor"}],
         r"faults\[0\]: 'fault' must be one of status, .*; it is 'meteor'",
+        "faults[0].fault",
     ),
-    "no fault": ([{"status": 503}], r"faults\[0\]: 'fault' must be one of .*; it is missing"),
+    "no fault": (
+        [{"status": 503}],
+        r"faults\[0\]: 'fault' must be one of .*; it is missing",
+        "faults[0].fault",
+    ),
     "unknown key": (
         [{"fault": "delay", "seconds": 1, "retryAfter": 2}],
         r"faults\[0\]: unknown key 'retryAfter' for a delay fault \(known: fault, seconds, upTo,",
+        "faults[0].retryAfter",
     ),
-    "missing status": ([{"fault": "status"}], r"faults\[0\]: a status fault needs 'status'"),
+    "missing status": (
+        [{"fault": "status"}],
+        r"faults\[0\]: a status fault needs 'status'",
+        "faults[0].status",
+    ),
     "bad status": (
         [{"fault": "graphqlError"}, {"fault": "status", "status": 200}],
         r"faults\[1\]: HTTP status 200 is not an error",
+        "faults[1].status",
     ),
-    "bad times": ([{"fault": "droppedConnection", "times": 0}], r"faults\[0\]: times must be"),
+    "bad times": (
+        [{"fault": "droppedConnection", "times": 0}],
+        r"faults\[0\]: times must be",
+        "faults[0].times",
+    ),
     "bad root field": (
         [{"fault": "droppedConnection", "rootField": "nope"}],
         r"faults\[0\]: the schema has no root field 'nope'",
+        "faults[0].rootField",
     ),
-    "bad seconds": ([{"fault": "delay", "seconds": "1"}], r"faults\[0\]: a delay must be"),
+    "bad seconds": (
+        [{"fault": "delay", "seconds": "1"}],
+        r"faults\[0\]: a delay must be",
+        "faults[0].seconds",
+    ),
 }
 
 
-@pytest.mark.parametrize(("faults", "message"), BAD_STATE_FAULTS.values(), ids=BAD_STATE_FAULTS)
-def test_bad_faults_in_a_state_are_a_state_error_and_change_nothing(
-    logscale_server: FakeLogScale, faults: object, message: str
+@pytest.mark.parametrize(
+    ("faults", "message", "where"), BAD_STATE_FAULTS.values(), ids=BAD_STATE_FAULTS
+)
+def test_bad_faults_in_a_state_are_a_state_error_naming_the_place_and_change_nothing(
+    logscale_server: FakeLogScale, faults: object, message: str, where: str
 ) -> None:
     waiting = logscale_server.faults.add(Fault.status(500))
     logscale_server.clock.advance(hours=1)
     before = logscale_server.dump_state()
     state = {"format": "pytest-logscale-state", "version": 1, "faults": faults}
-    with pytest.raises(StateError, match="^state: " + message):
+    with pytest.raises(StateError, match="^state: " + message) as raised:
         logscale_server.load_state(state)
+    assert raised.value.where == where
     assert logscale_server.faults.rules == [waiting]
     assert logscale_server.dump_state() == before
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..domain.checks import OptionError
 from ..domain.clock import to_millis
 from ..domain.instants import CLOCK_RANGE
-from ..harness.faultfile import rules_from_json, rules_to_json
+from ..harness.faultfile import FaultJsonError, rules_from_json, rules_to_json
 from ..harness.journal import Exchange
 from ..harness.ratelimit import RateLimit
 from ..harness.statefile import StateError, format_instant
@@ -185,9 +185,9 @@ def _post_faults(fake: FakeLogScale, request: Request) -> Any:
     entries = given if isinstance(given, list) else [given]
     try:
         rules = rules_from_json(fake.faults, entries)
-    except ValueError as error:
-        message = str(error).split(": ", 1)[-1] if not isinstance(given, list) else str(error)
-        raise bad(_fault_field(str(error)), message) from None
+    except FaultJsonError as error:  # one fault: its problem; an array: which entry, too
+        message = str(error) if isinstance(given, list) else error.problem
+        raise bad(error.key, message) from None
     for rule in rules:  # all were checked: all or none are added
         fake.faults.add(
             rule.fault,
@@ -196,34 +196,6 @@ def _post_faults(fake: FakeLogScale, request: Request) -> Any:
             root_field=rule.root_field,
         )
     return _faults(fake)
-
-
-#: A fault's JSON keys as the subjects of Fault's and FaultRule's messages name them, first match.
-_FAULT_SUBJECTS = (
-    ("HTML", "html"),
-    ("Retry-After", "retryAfter"),
-    ("HTTP status", "status"),
-    ("up_to", "upTo"),
-    ("delay", "seconds"),
-    ("keep_bytes", "keepBytes"),
-    ("operation_name", "operationName"),
-    ("root field", "rootField"),
-    ("times", "times"),
-    ("message", "message"),
-)
-
-
-def _fault_field(message: str) -> str | None:
-    """The JSON key a fault's error message is about (a quoted key, else the message's subject)."""
-    problem = message.split(": ", 1)[-1]
-    if problem.startswith("'fault' "):
-        return "fault"
-    if problem.startswith(("unknown key ", "a ")) and "'" in problem:
-        quoted = problem.split("'")[1]
-        if problem.startswith("unknown key ") or " needs '" in problem:
-            return quoted
-    subject = problem.split(" must ")[0].split(" (known")[0]
-    return next((key for word, key in _FAULT_SUBJECTS if word in subject), None)
 
 
 def _rate_limit(fake: FakeLogScale) -> dict[str, Any]:

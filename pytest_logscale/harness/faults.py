@@ -23,7 +23,7 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
-from ..domain.checks import whole_number
+from ..domain.checks import OptionError, whole_number
 from .names import check_root_field
 
 __all__ = [
@@ -51,23 +51,35 @@ class FaultKind(Enum):
     TRUNCATED_BODY = "truncatedBody"
 
 
-def _seconds(value: object, what: str) -> float:
+# Each check below raises OptionError naming the parameter (``name``) it refuses, so that
+# a reader of faults given as JSON blames the JSON key without reading the message.
+
+
+def _seconds(value: object, name: str, what: str) -> float:
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
         or not math.isfinite(value)
         or not 0 <= value <= MAX_DELAY
     ):
-        raise ValueError(
-            f"{what} must be a number of seconds from 0 to {MAX_DELAY:g}, not {value!r}"
+        raise OptionError(
+            name, f"{what} must be a number of seconds from 0 to {MAX_DELAY:g}, not {value!r}"
         )
     return float(value)
 
 
-def _name(value: object, what: str) -> str:
+def _name(value: object, name: str, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string, not {value!r}")
+        raise OptionError(name, f"{what} must be a non-empty string, not {value!r}")
     return value
+
+
+def _whole(value: object, name: str, what: str, low: int, high: int) -> int:
+    """:func:`whole_number`'s check and wording, its error naming the parameter ``name``."""
+    try:
+        return whole_number(value, what, low, high)
+    except OptionError as error:
+        raise OptionError(name, str(error)) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +100,10 @@ class Fault:
     - ``Fault.truncated_body()``: the request runs, the answer's headers
       promise the whole body, and the connection closes part-way through it.
 
-    Bad values raise ValueError when the fault is made.
+    Bad values raise ValueError when the fault is made: an
+    :class:`~pytest_logscale.domain.checks.OptionError` whose ``name`` is the
+    parameter to blame (``code``, ``message``, ``html``, ``retry_after``,
+    ``seconds``, ``up_to``, ``keep_bytes``).
     """
 
     kind: FaultKind
@@ -103,25 +118,27 @@ class Fault:
     def __post_init__(self) -> None:
         kind = self.kind
         if not isinstance(kind, FaultKind):
-            raise ValueError(f"a fault's kind must be a FaultKind, not {kind!r}")
+            raise OptionError("kind", f"a fault's kind must be a FaultKind, not {kind!r}")
         if self.message is not None:
-            _name(self.message, "a fault's message")
+            _name(self.message, "message", "a fault's message")
         if self.html is not None and not isinstance(self.html, str):
-            raise ValueError(f"an HTML body must be a string, not {self.html!r}")
+            raise OptionError("html", f"an HTML body must be a string, not {self.html!r}")
         if kind is FaultKind.STATUS:
             _check_status(self.code)
         elif kind is FaultKind.RATE_LIMITED and self.retry_after is not None:
-            whole_number(self.retry_after, "Retry-After", 0, MAX_RETRY_AFTER)
+            _whole(self.retry_after, "retry_after", "Retry-After", 0, MAX_RETRY_AFTER)
         elif kind is FaultKind.DELAY:
-            _seconds(self.seconds, "a delay")
-            if self.up_to is not None and _seconds(self.up_to, "a delay's up_to") < self.seconds:
-                raise ValueError(
-                    f"a delay's up_to ({self.up_to:g} s) must not be below its "
-                    f"seconds ({self.seconds:g} s)"
+            _seconds(self.seconds, "seconds", "a delay")
+            up_to = self.up_to
+            if up_to is not None and _seconds(up_to, "up_to", "a delay's up_to") < self.seconds:
+                raise OptionError(
+                    "up_to",
+                    f"a delay's up_to ({up_to:g} s) must not be below its "
+                    f"seconds ({self.seconds:g} s)",
                 )
         elif kind is FaultKind.TRUNCATED_BODY and self.keep_bytes is not None:
             # 0 would send nothing: a dropped connection, not a truncated body
-            whole_number(self.keep_bytes, "keep_bytes of a truncated body", 1, 2**31)
+            _whole(self.keep_bytes, "keep_bytes", "keep_bytes of a truncated body", 1, 2**31)
 
     # -- making one -------------------------------------------------------------------------
 
@@ -211,15 +228,19 @@ class Fault:
 
 def _check_status(code: object) -> None:
     if isinstance(code, bool) or not isinstance(code, int):
-        raise ValueError(f"an HTTP status must be a whole number, not {code!r}")
+        raise OptionError("code", f"an HTTP status must be a whole number, not {code!r}")
     if code == 429:
-        raise ValueError("for 429 use Fault.rate_limited(retry_after=...), which sends Retry-After")
+        raise OptionError(
+            "code", "for 429 use Fault.rate_limited(retry_after=...), which sends Retry-After"
+        )
     if not 400 <= code <= 599:
-        raise ValueError(f"HTTP status {code} is not an error; a status fault takes 400-599")
+        raise OptionError(
+            "code", f"HTTP status {code} is not an error; a status fault takes 400-599"
+        )
     try:
         HTTPStatus(code)
     except ValueError:
-        raise ValueError(f"HTTP status {code} is not a known status") from None
+        raise OptionError("code", f"HTTP status {code} is not a known status") from None
 
 
 def _default_message(code: int) -> str:
@@ -248,7 +269,7 @@ class FaultRule:
         if self.times is not None:
             whole_number(self.times, "times", 1, 2**31)
         if self.operation_name is not None:
-            _name(self.operation_name, "operation_name")
+            _name(self.operation_name, "operation_name", "operation_name")
 
     @property
     def remaining(self) -> int | None:
@@ -336,7 +357,8 @@ class FaultPlan:
         with both, a request must match both. ``times`` caps the hits (the
         next ``times`` matching requests); without it the rule lasts until
         cleared. Raises ValueError for a bad ``times``, an empty operation
-        name or a root field the schema does not have.
+        name or a root field the schema does not have (an OptionError whose
+        ``name`` is that parameter).
         """
         rule = self.checked(FaultRule(fault, times, operation_name, root_field))
         with self._lock:
@@ -345,9 +367,15 @@ class FaultPlan:
         return rule
 
     def checked(self, rule: FaultRule) -> FaultRule:
-        """The rule, if the served schema has its root field; else ValueError naming the closest."""
+        """The rule, if the served schema has its root field; else ValueError naming the closest.
+
+        The error is an :class:`~pytest_logscale.domain.checks.OptionError` named ``root_field``.
+        """
         if rule.root_field is not None:
-            check_root_field(rule.root_field)
+            try:
+                check_root_field(rule.root_field)
+            except ValueError as error:
+                raise OptionError("root_field", str(error)) from None
         return rule
 
     @property

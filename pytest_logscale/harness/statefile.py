@@ -24,7 +24,7 @@ from ..domain.instants import format_instant as format_instant  # also statefile
 from ..domain.records import Ending, Session, SessionSettings
 from ..domain.store import Changes, Store
 from ..seeding import SEEDING, SeedOptions
-from .faultfile import rules_from_json, rules_to_json
+from .faultfile import FaultJsonError, rules_from_json, rules_to_json
 from .faults import FaultPlan, FaultRule
 
 __all__ = ["FORMAT", "VERSION", "StateError", "dump", "load", "read", "write"]
@@ -235,7 +235,7 @@ def load(
         options, dataset, changes = _parse(data, dataset_for, limits)
         rules = _faults(data, faults)
         store.import_changes(dataset, changes)
-    except _Invalid as error:
+    except (_Invalid, FaultJsonError) as error:
         raise StateError(f"{name}: {error}", error.where) from None
     except ValueError as error:  # the store's own checks: the state as a whole
         raise StateError(f"{name}: {error}") from None
