@@ -29,7 +29,7 @@ from ..domain.checks import whole_number
 from ..domain.errors import LogScaleError, StateReset, Unauthenticated
 from ..domain.store import Caller, Store
 from ..graphql.documents import DocumentCache, Operation
-from ..graphql.fastpath import DEFAULT_MAX_FIELDS, FastPath
+from ..graphql.fastpath import DEFAULT_MAX_FIELDS, FastPath, Outcomes, replaying
 from ..graphql.limits import QueryLimits
 from ..graphql.resolvers import Context, build_schema, default_session_query
 from ..graphql.rows import requested_rows
@@ -361,10 +361,12 @@ class LogScaleApp:
             if fired.root_field is not None and fired.fault.kind is FaultKind.GRAPHQL_ERROR:
                 failing = _failing_root_field(fired.root_field, fired.fault.message)
                 return self._execute(data, prepared.document, context, failing)
-        fast = self.fast_path.run(prepared.document, operation, variables, context)
-        if fast is not None:  # a plain query that ran without an error: graphql-core's result
+        outcomes: Outcomes = {}  # what a mutation's root resolvers gave: never run them twice
+        fast = self.fast_path.run(prepared.document, operation, variables, context, outcomes)
+        if fast is not None:  # a plain operation that ran without an error: graphql-core's result
             return 200, {"data": fast}, "application/json"
-        return self._execute(data, prepared.document, context)
+        replay = replaying(outcomes) if outcomes else None
+        return self._execute(data, prepared.document, context, replay)
 
     def _execute(
         self,
