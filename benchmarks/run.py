@@ -142,19 +142,28 @@ def fixed_app(
     return app
 
 
-def requests_per_second(
-    url: str, token: str | None, bodies: list[bytes], seconds: float
-) -> tuple[float, int]:
-    """Requests per second over one keep-alive client sending ``bodies`` in turn.
+@dataclass(frozen=True)
+class Load:
+    """What one keep-alive client measured: requests per second, CPU per request, reconnections.
 
-    Also how many connections it took (a server speaking HTTP/1.0 closes each one).
+    ``cpu`` is this process's CPU time per request (client and server threads together,
+    as both run here): on a shared machine it moves far less than the requests per second.
     """
+
+    per_second: float
+    cpu: float
+    connects: int
+
+
+def measure_load(url: str, token: str | None, bodies: list[bytes], seconds: float) -> Load:
+    """One keep-alive client sending ``bodies`` in turn for ``seconds`` (see :class:`Load`)."""
     client = KeepAliveClient(url, token)
     try:
         for body in bodies[:20] * (1 + 20 // len(bodies)):  # warm up: caches, connection
             client.post(body)
         client.connects = 0
         count, started, turn = 0, time.perf_counter(), 0
+        cpu_started = time.process_time()
         deadline = started + seconds
         while True:
             for _ in range(10):
@@ -163,7 +172,8 @@ def requests_per_second(
             count += 10
             now = time.perf_counter()
             if now >= deadline:
-                return count / (now - started), client.connects
+                cpu = (time.process_time() - cpu_started) / count
+                return Load(count / (now - started), cpu, client.connects)
     finally:
         client.close()
 
@@ -234,18 +244,27 @@ def bench_throughput(quick: bool) -> list[Row]:
         app = fixed_app(canned)
         with ThreadedServer(app) as ours_fixed, WerkzeugServer(app) as werkzeug_fixed:
             for load, bodies in loads.items():
-                rounds = []
+                rounds: list[tuple[Load, Load, Load]] = []
                 for _ in range(1 if quick else 5):  # interleaved, so drift hits all alike
-                    werkzeug, _connects = requests_per_second(
-                        werkzeug_fixed.url, None, bodies, seconds
+                    rounds.append(
+                        (
+                            measure_load(werkzeug_fixed.url, None, bodies, seconds),
+                            measure_load(ours_fixed.url, None, bodies, seconds),
+                            measure_load(fake.url, fake.token, bodies, seconds),
+                        )
                     )
-                    fixed, _f = requests_per_second(ours_fixed.url, None, bodies, seconds)
-                    ours, connects = requests_per_second(fake.url, fake.token, bodies, seconds)
-                    rounds.append((werkzeug, fixed, ours, connects))
-                werkzeug = statistics.median(r[0] for r in rounds)
-                fixed = statistics.median(r[1] for r in rounds)
-                ours = statistics.median(r[2] for r in rounds)
-                ratios = [statistics.median(r[2] / r[i] for r in rounds) for i in (0, 1)]
+                werkzeug, fixed, ours = (
+                    statistics.median(r[i].per_second for r in rounds) for i in (0, 1, 2)
+                )
+                ratios = [
+                    statistics.median(r[2].per_second / r[i].per_second for r in rounds)
+                    for i in (0, 1)
+                ]
+                cpus = [statistics.median(r[i].cpu for r in rounds) for i in (0, 1, 2)]
+                cpu_ratios = [
+                    statistics.median(r[i].cpu / r[2].cpu for r in rounds) for i in (0, 1)
+                ]
+                connects = rounds[-1][2].connects
                 what = (
                     f"sessions(limit: 50), all fields, {len(page)} bytes"
                     if load == "page"
@@ -269,6 +288,18 @@ def bench_throughput(quick: bool) -> list[Row]:
                         ratios[1],
                         ">= 0.5x",
                         ratios[1] >= 0.5,
+                    ),
+                    *(
+                        Row(
+                            f"{what}; CPU per request (this process: client and server),"
+                            f" canned on {server} ÷ computed",
+                            f"{cpus[i] * 1e6:,.0f} µs",
+                            f"{cpus[2] * 1e6:,.0f} µs",
+                            cpu_ratios[i],
+                            "(informative)",
+                            None,
+                        )
+                        for i, server in enumerate(("Werkzeug's make_server", "our ThreadedServer"))
                     ),
                 ]
     return rows

@@ -45,6 +45,7 @@ def test_the_throughput_benchmark_prints_both_loads_against_both_baselines() -> 
         assert f"| {load}" in done.stdout
     assert done.stdout.count("computed vs canned on Werkzeug's make_server") == 2
     assert done.stdout.count("computed vs canned on our ThreadedServer") == 2
+    assert done.stdout.count("CPU per request (this process: client and server)") == 4
 
 
 def test_every_per_test_suite_passes_as_written(tmp_path: Path) -> None:

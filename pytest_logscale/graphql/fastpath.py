@@ -19,7 +19,11 @@ The rule stays in the resolvers: anything out of the ordinary (a null where the
 schema forbids it, a resolver that raises, a value that does not serialize)
 makes :meth:`FastPath.run` return None, and the caller runs graphql-core, which
 produces the errors. Queries do not change the state, so running one twice is
-harmless; mutations always go to graphql-core. Compiling is bounded: a document
+harmless. A mutation's root fields must not run twice: the fast path records
+what each root resolver it ran gave (its value or its exception) in the
+``outcomes`` the caller passes, and after a fallback the caller has graphql-core
+replay those instead of calling the resolvers again (:func:`replaying`), so the
+answer is still graphql-core's own. Compiling is bounded: a document
 whose selection expands to more than ``max_fields`` compiled fields is left to
 graphql-core. On graphql-core 3.2, whose field collection differs, the fast path
 stays off and graphql-core runs every request.
@@ -79,7 +83,11 @@ except ImportError:  # pragma: no cover - graphql-core 3.2: graphql-core runs ev
 else:
     SUPPORTED = True
 
-__all__ = ["DEFAULT_MAX_FIELDS", "SUPPORTED", "FastPath", "FastPathError"]
+__all__ = ["DEFAULT_MAX_FIELDS", "SUPPORTED", "FastPath", "FastPathError", "Outcomes", "replaying"]
+
+#: What each root field of a mutation gave when the fast path ran its resolver, by response
+#: key: (True, value) or (False, the exception it raised).
+Outcomes = dict[str, tuple[bool, Any]]
 
 #: Compiled fields a document may expand to before the fast path leaves it to graphql-core.
 DEFAULT_MAX_FIELDS = 1_000
@@ -224,6 +232,7 @@ class _Request:
         "cinfo",
         "context",
         "memos",
+        "outcomes",
         "plan",
     )
 
@@ -233,8 +242,10 @@ class _Request:
         context: Any,
         variables: dict[str, Any] | None,
         build: Callable[[], Any],
+        outcomes: Outcomes,
     ) -> None:
         self.plan, self.context, self._raw, self._build = plan, context, variables, build
+        self.outcomes = outcomes
         self._executor: Any = None
         self._variables: VariableValues | None = None
         self._arguments: dict[int, dict[str, Any]] = {}
@@ -287,6 +298,7 @@ class _Compiler:
         max_fields: int,
     ) -> None:
         self.schema, self.operation = schema, operation.definition
+        self.records = operation.type == "mutation"  # root resolvers write: keep what they gave
         self.attributes, self.context_only = attributes, context_only
         self.fragments = {
             d.name.value: FragmentDetails(d)
@@ -371,7 +383,9 @@ class _Compiler:
             if definition is None or name.startswith("__"):
                 raise _Ineligible  # introspection
             value = f"v{number}"
-            read, as_mapping, plain, path = self.resolve(parent, key, definition, nodes, value)
+            read, as_mapping, plain, path = self.resolve(
+                parent, key, definition, nodes, value, root and self.records
+            )
             complete, leaf, path_below = self.complete(definition.type, parent, key, nodes, value)
             flat = flat and plain and leaf
             needs_path = needs_path or path or path_below
@@ -438,13 +452,18 @@ class _Compiler:
         definition: GraphQLField,
         nodes: list[FieldNode],
         value: str,
+        records: bool = False,
     ) -> tuple[list[str], list[str], bool, bool]:
         """Lines reading one field from ``src`` as an object and as a mapping.
 
         Also whether it is a plain read (no resolver) and whether it needs the path.
+        With ``records`` (a mutation's root field) what the resolver gave is kept in
+        ``rq.outcomes``, for graphql-core to replay after a fallback.
         """
         name, resolve = nodes[0].name.value, definition.resolve
         if is_default_resolver(resolve):
+            if records:
+                raise _Ineligible  # a mutation field without its resolver: graphql-core's
             attribute = self.attributes.get(parent.name, {}).get(name)
             if attribute is None:
                 if resolve is not None and resolve is not default_field_resolver:
@@ -474,6 +493,18 @@ class _Compiler:
             self.context_sites.append(coordinate)
         else:
             info, path = f"rq.info({site}, _Path(path, {key!r}, {parent.name!r}))", True
+        if records:
+            lines = [
+                "try:",
+                f"    {value} = {function}(src, {info}{arguments})",
+                "except FastPathError:",
+                "    raise",
+                "except Exception as error:",
+                f"    rq.outcomes[{key!r}] = (False, error)",
+                "    raise _Fallback from None",
+                f"rq.outcomes[{key!r}] = (True, {value})",
+            ]
+            return lines, lines, False, path
         lines = [
             "try:",
             f"    {value} = {function}(src, {info}{arguments})",
@@ -599,14 +630,12 @@ class FastPath:
             plan: _Plan | None = operation.memo[self]
             return plan
         plan = None
-        root = self._schema.query_type
+        root = {
+            "query": self._schema.query_type,
+            "mutation": self._schema.mutation_type,
+        }.get(operation.type)
         # @skip and @include would make the selection depend on the variables
-        if (
-            SUPPORTED
-            and operation.type == "query"
-            and root is not None
-            and not _contains(document, DirectiveNode)
-        ):
+        if SUPPORTED and root is not None and not _contains(document, DirectiveNode):
             compiler = _Compiler(
                 self._schema,
                 document,
@@ -628,8 +657,13 @@ class FastPath:
         operation: Operation,
         variables: dict[str, Any] | None,
         context: Any,
+        outcomes: Outcomes | None = None,
     ) -> dict[str, Any] | None:
-        """The ``data`` of the result, or None when graphql-core must run this request."""
+        """The ``data`` of the result, or None when graphql-core must run this request.
+
+        For a mutation, pass ``outcomes`` (an empty dict): after None, graphql-core must
+        run the request with :func:`replaying` them, or root resolvers would run twice.
+        """
         plan = self.compile(document, operation)
         if plan is None:
             return None
@@ -638,6 +672,25 @@ class FastPath:
             return Executor.build(self._schema, document, None, context, variables, operation.name)
 
         try:
-            return plan.root(None, _Request(plan, context, variables, build), None)
+            kept = {} if outcomes is None else outcomes
+            return plan.root(None, _Request(plan, context, variables, build, kept), None)
         except _Fallback:
             return None
+
+
+def replaying(outcomes: Outcomes) -> Callable[..., Any]:
+    """A graphql-core middleware giving each root field in ``outcomes`` what it gave before.
+
+    Its value is returned, or its exception raised again, instead of calling the
+    resolver a second time; every other field is resolved as usual.
+    """
+
+    def middleware(resolve: Callable[..., Any], root: Any, info: Any, **args: Any) -> Any:
+        if info.path.prev is None and info.path.key in outcomes:
+            done, value = outcomes[info.path.key]
+            if done:
+                return value
+            raise value
+        return resolve(root, info, **args)
+
+    return middleware

@@ -247,24 +247,29 @@ class Journal:
         self.max_bytes = whole_number(max_bytes, "Journal max_bytes", 1)
         self.max_text = whole_number(max_text, "Journal max_text", 1)
         self._entries: deque[Exchange] = deque()
+        self._sizes: deque[int] = deque()  # each entry's size_bytes, index for index
         self._bytes = 0
         self._lock = threading.Lock()
 
     def record(self, exchange: Exchange) -> None:
         """Add an exchange (the server does, for every request); drop the oldest past a bound."""
+        size = exchange.size_bytes  # measured once, outside the lock, and kept for its drop
         with self._lock:
             self._entries.append(exchange)
-            self._bytes += exchange.size_bytes
+            self._sizes.append(size)
+            self._bytes += size
             while self._entries and (
                 self._bytes > self.max_bytes
                 or (self.maxlen is not None and len(self._entries) > self.maxlen)
             ):
-                self._bytes -= self._entries.popleft().size_bytes
+                self._entries.popleft()
+                self._bytes -= self._sizes.popleft()
 
     def clear(self) -> None:
         """Forget every exchange."""
         with self._lock:
             self._entries.clear()
+            self._sizes.clear()
             self._bytes = 0
 
     @property

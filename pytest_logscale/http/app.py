@@ -29,7 +29,7 @@ from ..domain.checks import whole_number
 from ..domain.errors import LogScaleError, StateReset, Unauthenticated
 from ..domain.store import Caller, Store
 from ..graphql.documents import DocumentCache, Operation
-from ..graphql.fastpath import DEFAULT_MAX_FIELDS, FastPath
+from ..graphql.fastpath import DEFAULT_MAX_FIELDS, FastPath, Outcomes, replaying
 from ..graphql.limits import QueryLimits
 from ..graphql.resolvers import Context, build_schema, default_session_query
 from ..graphql.rows import requested_rows
@@ -361,10 +361,12 @@ class LogScaleApp:
             if fired.root_field is not None and fired.fault.kind is FaultKind.GRAPHQL_ERROR:
                 failing = _failing_root_field(fired.root_field, fired.fault.message)
                 return self._execute(data, prepared.document, context, failing)
-        fast = self.fast_path.run(prepared.document, operation, variables, context)
-        if fast is not None:  # a plain query that ran without an error: graphql-core's result
+        outcomes: Outcomes = {}  # what a mutation's root resolvers gave: never run them twice
+        fast = self.fast_path.run(prepared.document, operation, variables, context, outcomes)
+        if fast is not None:  # a plain operation that ran without an error: graphql-core's result
             return 200, {"data": fast}, "application/json"
-        return self._execute(data, prepared.document, context)
+        replay = replaying(outcomes) if outcomes else None
+        return self._execute(data, prepared.document, context, replay)
 
     def _execute(
         self,
@@ -526,8 +528,7 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
     if not text.strip():
         raise _Reject(400, 'The request body is empty: send a JSON object with a "query" string.')
     try:
-        # strict=False takes raw newlines inside strings, as LogScale's curl examples send them.
-        data = json.loads(text, strict=False)
+        data = _read_json(text)
     except (ValueError, RecursionError) as error:
         raise _Reject(400, f"The request body is not valid JSON: {error}.") from None
     if isinstance(data, list):
@@ -549,6 +550,17 @@ def _parse_body(raw: bytes) -> dict[str, Any]:
     if data.get("operationName") is not None and not isinstance(data["operationName"], str):
         raise _Reject(400, '"operationName" must be a string or null.')
     return data
+
+
+# strict=False takes raw newlines inside strings, as LogScale's curl examples send them.
+_BODY_DECODER = json.JSONDecoder(strict=False)  # shared, as json.loads shares its default one
+
+
+def _read_json(text: str) -> Any:
+    """``json.loads(text, strict=False)`` without building a decoder for every request."""
+    if text.startswith("\ufeff"):
+        return json.loads(text, strict=False)  # refuses the BOM, with json.loads's own words
+    return _BODY_DECODER.decode(text)
 
 
 def _format_error(error: GraphQLError, debug: bool = False) -> dict[str, Any]:

@@ -88,9 +88,11 @@ class _Handler(WSGIRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: _WSGIServer
+    _server_name: str
 
     def setup(self) -> None:
         super().setup()
+        self._server_name = super().version_string()  # the same for every answer it sends
         self.connection.settimeout(self.server.options.idle_timeout)  # a silent client: dropped
         with contextlib.suppress(OSError):  # answers go out in one write: no need to wait
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -203,6 +205,14 @@ class _Handler(WSGIRequestHandler):
         """Whatever the standard library still refuses is answered the same way: JSON, closed."""
         self._refuse(code, message or _phrase(code))
 
+    def version_string(self) -> str:
+        """The ``Server`` header's value, worked out once per connection."""
+        return self._server_name
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header's value: the current time is formatted once a second."""
+        return _clock_date() if timestamp is None else super().date_time_string(timestamp)
+
     def connection_dropped(self, error: BaseException, environ: Any = None) -> None:
         self.close_connection = True  # also when the app aborted its answer (Werkzeug's path)
 
@@ -211,6 +221,19 @@ class _Handler(WSGIRequestHandler):
 
     def log_error(self, format: str, *args: Any) -> None:
         log.debug("pytest-logscale: " + format, *args)
+
+
+_dates: list[tuple[int, str]] = [(-1, "")]  # the last second formatted, and its text
+
+
+def _clock_date() -> str:
+    """The current time as an HTTP date (IMF-fixdate), formatted at most once a second."""
+    second = int(time.time())
+    last = _dates[-1]  # one tuple, replaced whole: a thread reads either the old or the new one
+    if last[0] != second:
+        last = (second, email.utils.formatdate(second, usegmt=True))
+        _dates[-1] = last
+    return last[1]
 
 
 _PHRASES = {413: "Content Too Large", 414: "URI Too Long"}  # RFC 9110's, whatever the Python
