@@ -77,16 +77,15 @@ def _request_in_flight(server: ServeProcess, stack: ExitStack) -> None:
 
 
 def _client_that_never_reads(server: ServeProcess, stack: ExitStack) -> None:
-    """Pipelined requests whose answers fill the socket buffers: the thread is writing."""
-    connection = _connect(server, stack)
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    connection.settimeout(0.5)
+    """Pipelined requests whose answers it never reads: the server's thread blocks writing."""
+    connection = stack.enter_context(socket.socket())
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting
+    connection.connect(_address(server))
+    connection.settimeout(1.0)
     request = _request(server)
-    try:
-        for _ in range(2000):
+    with pytest.raises(TimeoutError):  # the server stopped reading: it is stuck writing
+        for _ in range(100_000):
             connection.sendall(request)
-    except TimeoutError:
-        pass  # the server stopped reading: it is stuck writing answers nobody reads
     _idle_keep_alive(server, stack)
 
 
@@ -101,7 +100,8 @@ SITUATIONS: dict[str, Callable[[ServeProcess, ExitStack], None]] = {
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("situation", SITUATIONS)
 def test_a_stop_signal_stops_serve_promptly(situation: str, sig: signal.Signals) -> None:
-    with ExitStack() as stack, ServeProcess("--seed", "7") as server:
+    # 600 sessions: an answer of some 50 KB, so a few unread ones fill the socket buffers
+    with ExitStack() as stack, ServeProcess("--seed", "7", "--sessions", "600") as server:
         SITUATIONS[situation](server, stack)
         began = time.monotonic()
         assert server.stop(sig) == 0
