@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -106,6 +107,29 @@ def test_a_stop_signal_stops_serve_promptly(situation: str, sig: signal.Signals)
         began = time.monotonic()
         assert server.stop(sig) == 0
         assert time.monotonic() - began < PROMPT_SECONDS
+
+
+STARVED = Path(__file__).parent / "starved"  # its sitecustomize slows the main thread down
+
+
+def test_a_stop_signal_stops_serve_while_its_main_thread_is_starved() -> None:
+    """The CI hang: on a loaded machine SIGTERM landed while the main thread ran Python code
+    between two waits for it, and was ignored for good. Here every Python call of the main
+    thread costs milliseconds after start-up; four servers must all stop on SIGTERM."""
+    path = os.pathsep.join(filter(None, [str(STARVED), os.environ.get("PYTHONPATH")]))
+    with ExitStack() as stack:
+        servers = [
+            stack.enter_context(ServeProcess("--seed", "7", env={"PYTHONPATH": path}))
+            for _ in range(4)
+        ]
+        for server in servers:
+            assert server.process is not None
+            server.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 2 * PROMPT_SECONDS
+        for server in servers:
+            assert server.process is not None
+            left = max(0.0, deadline - time.monotonic())
+            assert server.process.wait(timeout=left) == 0  # TimeoutExpired: it hangs
 
 
 @pytest.fixture
