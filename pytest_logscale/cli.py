@@ -6,10 +6,11 @@ import argparse
 import ipaddress
 import signal
 import sys
-import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from .control import live_session_token
 from .domain.checks import whole_number_text
@@ -322,35 +323,89 @@ def _reachable_from_elsewhere(host: str) -> bool:
         return True
 
 
+_STOP_SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM, taken by the main thread when it asks for them, never by a handler.
+
+    A Python signal handler runs between two bytecodes of whatever the main thread
+    is doing; one that sets a ``threading.Event`` deadlocks when it lands while the
+    main thread holds that Event's own lock (inside ``Event.wait``), and the server
+    then ignores every later signal. So the signals are blocked (in this thread and in
+    every thread started after, which inherit the mask: all the server's) and the main
+    thread takes them with ``sigwait``. Before :meth:`block`, a signal has its default
+    action: the process ends at once (status -15 for SIGTERM). Where the platform cannot
+    block signals, a handler that only sets a flag (no lock) is polled instead.
+    """
+
+    def __init__(self) -> None:
+        self._blocking = hasattr(signal, "pthread_sigmask") and hasattr(signal, "sigwait")
+        self._caught: list[int] = []
+        self._previous: dict[int, Any] = {}
+
+    def block(self) -> None:
+        """From now on a stop signal waits for :meth:`wait` (call before starting threads)."""
+        if self._blocking:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            return
+        for sig in _STOP_SIGNALS:
+            self._previous[sig] = signal.signal(sig, self._catch)
+
+    def _catch(self, signum: int, _frame: FrameType | None) -> None:
+        self._caught.append(signum)  # no lock: safe wherever the main thread is
+
+    def wait(self) -> None:
+        """Return once SIGINT or SIGTERM has come (at once if one came since :meth:`block`)."""
+        if self._blocking:
+            signal.sigwait(_STOP_SIGNALS)
+            return
+        while not self._caught:
+            time.sleep(0.05)
+
+    def unblock(self) -> None:
+        """Drop stop signals that came during the stop, then give the signals back."""
+        if self._blocking:
+            while _STOP_SIGNALS & signal.sigpending():
+                signal.sigwait(_STOP_SIGNALS)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+            return
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
+
+
 def _serve(args: argparse.Namespace) -> int:
     if args.dump_state is not None:
         problem = _check_dump_target(args.dump_state)
         if problem is not None:
             return _fail(problem)
     try:
-        fake = _fake(args)
+        fake = _fake(args)  # a signal while seeding ends the process at once (default action)
     except ValueError as error:
         return _fail(str(error))
+    signals = _StopSignals()
+    signals.block()  # before the server's threads start: they inherit the blocked mask
+    try:
+        return _serve_until_signal(args, fake, signals)
+    finally:
+        signals.unblock()
+
+
+def _serve_until_signal(args: argparse.Namespace, fake: FakeLogScale, signals: _StopSignals) -> int:
     try:
         fake.start()
     except ServerError as error:
         print(f"pytest-logscale: {error.strerror}", file=sys.stderr)
         return 1
-    if args.control and _reachable_from_elsewhere(args.host):
-        print(
-            f"pytest-logscale: the control API is on at {fake.url}/_fake/: anyone who can "
-            "reach it can reset the fake, move its clock and log in as any user; "
-            "--no-control switches it off",
-            file=sys.stderr,
-            flush=True,
-        )
-    stopped = threading.Event()
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        stopped.set()
-
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if args.control and _reachable_from_elsewhere(args.host):
+            print(
+                f"pytest-logscale: the control API is on at {fake.url}/_fake/: anyone who can "
+                "reach it can reset the fake, move its clock and log in as any user; "
+                "--no-control switches it off",
+                file=sys.stderr,
+                flush=True,
+            )
         lines = [f"LOGSCALE_URL={fake.url}"]
         for name, user in (
             ("LOGSCALE_TOKEN", fake.owner()),
@@ -361,14 +416,9 @@ def _serve(args: argparse.Namespace) -> int:
         if args.print_users:
             lines += ["", *_users_table(fake)]
         print("\n".join(lines), flush=True)
-        # The kernel may hand SIGTERM to a server thread; the handler then runs only once the
-        # main thread is back in Python, so never block here for long (an untimed wait hangs).
-        while not stopped.wait(0.05):
-            pass
+        signals.wait()
     finally:
         fake.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     if args.dump_state is not None:
         try:
             fake.dump_state(args.dump_state)

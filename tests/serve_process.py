@@ -19,8 +19,9 @@ STARTUP_SECONDS = 60
 class ServeProcess:
     """``pytest-logscale serve`` with arguments; ``lines`` holds the four lines it printed."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.args = [*SERVE, *args]
+        self.extra_env = env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.lines: list[str] = []
 
@@ -35,7 +36,7 @@ class ServeProcess:
 
     def start(self) -> ServeProcess:
         # without PYTHONUNBUFFERED, so the test proves that the command flushes its lines
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"} | self.extra_env
         self.process = subprocess.Popen(
             self.args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
         )
