@@ -28,6 +28,7 @@ from ..domain.clock import to_millis
 from ..domain.dataset import Dataset
 from ..domain.ids import random_id, random_ids
 from ..domain.records import Ending, Organization, Role, Session, SessionSettings, User
+from ..domain.status import SessionStatus
 from .options import SeedOptions
 
 __all__ = ["DEFAULT_SETTINGS", "Progress", "seed_dataset"]
@@ -330,12 +331,12 @@ class _Times:
     def __init__(self, random: Callable[[], float]) -> None:
         self.random = random
         #: Each kind's draw of times, and how a session of it ended.
-        self.of: dict[str, tuple[Callable[[], tuple[int, int]], Ending | None]] = {
-            "active": (self.active, None),
-            "logged_out": (self.ended, Ending.LOGGED_OUT),
-            "revoked": (self.ended, Ending.REVOKED),
-            "inactive": (self.inactive, None),
-            "reauthentication_due": (self.reauthentication_due, None),
+        self.of: dict[SessionStatus, tuple[Callable[[], tuple[int, int]], Ending | None]] = {
+            SessionStatus.ACTIVE: (self.active, None),
+            SessionStatus.LOGGED_OUT: (self.ended, Ending.LOGGED_OUT),
+            SessionStatus.REVOKED: (self.ended, Ending.REVOKED),
+            SessionStatus.INACTIVE: (self.inactive, None),
+            SessionStatus.REAUTHENTICATION_DUE: (self.reauthentication_due, None),
         }
 
     def current(self) -> tuple[int, int]:
@@ -369,24 +370,25 @@ class _Times:
         return created, created - int(random() * (created + 1))
 
 
-def _kind(roll: float) -> str:
+def _kind(roll: float) -> SessionStatus:
     for kind, share in _KINDS:
         if roll < share:
             return kind
         roll -= share
-    return "active"
+    return SessionStatus.ACTIVE
 
 
 #: Shares of users (past the first three of an organization) without a name, an e-mail,
 #: a company or a country, and who are admins (see :meth:`_Seeder._gaps`).
 _GAPS = {"name": 0.15, "email": 0.15, "company": 0.25, "country": 0.10, "admin": 0.15}
 
+#: Shares of seeded sessions by the status they are seeded to have at the start instant.
 _KINDS = (
-    ("active", 0.62),
-    ("logged_out", 0.12),
-    ("revoked", 0.08),
-    ("inactive", 0.12),
-    ("reauthentication_due", 0.06),
+    (SessionStatus.ACTIVE, 0.62),
+    (SessionStatus.LOGGED_OUT, 0.12),
+    (SessionStatus.REVOKED, 0.08),
+    (SessionStatus.INACTIVE, 0.12),
+    (SessionStatus.REAUTHENTICATION_DUE, 0.06),
 )
 
 
