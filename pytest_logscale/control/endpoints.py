@@ -120,13 +120,12 @@ def _advance(fake: FakeLogScale, millis: int) -> int:
 
 
 def _reason(exchange: Exchange) -> str | None:
-    """Why a request got 401: the journal's own record of it where the journal keeps one,
-    else the message of the answer's first error."""
+    """Why a request got 401: the journal's record of an authentication failure, else (an
+    injected 401 fault) the message of the answer's first error."""
     if exchange.status != 401:
         return None
-    recorded = getattr(exchange, "auth_failure", None)
-    if isinstance(recorded, str):
-        return recorded
+    if exchange.auth_failure is not None:
+        return exchange.auth_failure
     errors = exchange.response.get("errors") if isinstance(exchange.response, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         message = errors[0].get("message")
