@@ -12,7 +12,8 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, final
@@ -31,6 +32,7 @@ from .harness.ratelimit import RateLimit, RateLimiter
 from .http.app import AppOptions, LogScaleApp
 from .http.server import ServerOptions, ThreadedServer
 from .seeding import SHOW_PROGRESS_FROM, Progress, SeedOptions, seed_dataset
+from .transport import Route, routed
 
 __all__ = ["FakeLogScale", "SessionNow", "cached_dataset"]
 
@@ -195,6 +197,24 @@ class FakeLogScale:
         """Stop serving and release the port; the state stays readable."""
         self.faults.close()  # delayed requests, even ones arriving now, would hold the stop up
         self.server.stop()
+
+    def in_process(self) -> AbstractContextManager[FakeLogScale]:
+        """Answer ``requests`` and ``httpx`` calls to :attr:`url` in process while the block runs.
+
+        ``with fake.in_process(): requests.post(fake.graphql_url, ...)`` reaches
+        the same app, journal, faults and state as over HTTP, without a socket
+        (docs/fixtures.md, "Transports"). Other clients, and requests to any
+        other address, still use the network. Blocks nest; the fixture enters
+        one for the whole test under ``--logscale-transport=in-process``.
+        """
+        route = Route(
+            url=self.url,
+            app=self.server.app,
+            fields=self.server.answer_fields,
+            serving=lambda: self.running,
+            may_wait=lambda: len(self._faults) > 0,
+        )
+        return _handing(routed(route), self)
 
     @property
     def running(self) -> bool:
@@ -527,3 +547,10 @@ class FakeLogScale:
             return response.status, json.loads(raw)
         except ValueError:
             return response.status, raw.decode("utf-8", "replace")
+
+
+@contextmanager
+def _handing(route: AbstractContextManager[Route], fake: FakeLogScale) -> Iterator[FakeLogScale]:
+    """``route``'s block, handing ``fake`` to ``with ... as``."""
+    with route:
+        yield fake

@@ -46,6 +46,12 @@ _SERVER_OPTIONS = (
     "control",
 )
 _JOURNAL_BYTES_HELP = "bytes the journal of each fake may hold before dropping its oldest requests"
+#: How the ``requests`` and ``httpx`` calls of a test reach ``logscale_server``.
+TRANSPORTS = ("http", "in-process")
+_TRANSPORT_HELP = (
+    "how requests and httpx calls reach logscale_server: http (a real socket) or in-process "
+    "(the same app, no socket; other clients still use HTTP)"
+)
 _FUNCTION_SCOPED = ("logscale_server", "logscale_url", "logscale_token")
 _SCOPE_HINT = (
     "pytest-logscale: logscale_server is reset before every test, so it is function-scoped; "
@@ -55,6 +61,7 @@ _SCOPE_HINT = (
 _server_key = pytest.StashKey["FakeLogScale"]()
 _defaults_key = pytest.StashKey[SeedOptions]()
 _journal_bytes_key = pytest.StashKey["int | None"]()
+_transport_key = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -78,16 +85,43 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini(
         "logscale_journal_bytes", help=f"{_JOURNAL_BYTES_HELP} (default: 32 MiB)", default=""
     )
+    group.addoption(
+        "--logscale-transport",
+        default=None,
+        dest="logscale_transport",
+        help=f"{_TRANSPORT_HELP} (default: ini logscale_transport, else http)",
+    )
+    parser.addini("logscale_transport", help=f"{_TRANSPORT_HELP} (default: http)", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"logscale({', '.join(f'{n}=...' for n in _OPTIONS)}): seed the fake LogScale "
-        "of this test (or module, or class) with these options.",
+        f"logscale({', '.join(f'{n}=...' for n in _OPTIONS)}, transport=...): seed the fake "
+        "LogScale of this test (or module, or class) with these options; transport is "
+        "http or in-process.",
     )
     config.stash[_defaults_key] = _configured_options(config)
     config.stash[_journal_bytes_key] = _journal_bytes(config)
+    config.stash[_transport_key] = _configured_transport(config)
+
+
+def _configured_transport(config: pytest.Config) -> str:
+    """``--logscale-transport``, else the ini setting, else http."""
+    given: str | None = config.getoption("logscale_transport")
+    where = "--logscale-transport"
+    if given is None:
+        given, where = (
+            str(config.getini("logscale_transport")).strip(),
+            "ini option logscale_transport",
+        )
+    transport = given or "http"
+    if transport not in TRANSPORTS:
+        raise pytest.UsageError(
+            f"pytest-logscale: {where}: {transport!r} is not a transport; "
+            f"choose {' or '.join(TRANSPORTS)}"
+        )
+    return transport
 
 
 def _journal_bytes(config: pytest.Config) -> int | None:
@@ -128,25 +162,33 @@ def _configured_options(config: pytest.Config) -> SeedOptions:
         raise pytest.UsageError(f"pytest-logscale: {error}") from None
 
 
-def _marked_options(item: pytest.Item, base: SeedOptions) -> SeedOptions:
+def _marked(item: pytest.Item, base: SeedOptions, transport: str) -> tuple[SeedOptions, str]:
+    """The seeding options and the transport of ``item``: its markers' over the defaults."""
     markers = list(item.iter_markers("logscale"))
     if not markers:  # the common case, on every test: nothing to build
-        return base
+        return base, transport
     chosen: dict[str, object] = {}
     for marker in reversed(markers):
         if marker.args:
             pytest.fail(
                 "@pytest.mark.logscale takes keyword arguments only, e.g. seed=7", pytrace=False
             )
-        unknown = sorted(set(marker.kwargs) - set(_OPTIONS))
+        unknown = sorted(set(marker.kwargs) - {*_OPTIONS, "transport"})
         if unknown:
             pytest.fail(
                 f"@pytest.mark.logscale got unknown option(s) {', '.join(unknown)}; "
-                f"it takes {', '.join(_OPTIONS)}",
+                f"it takes {', '.join(_OPTIONS)}, transport",
                 pytrace=False,
             )
         chosen.update(marker.kwargs)
-    return _replaced(base, chosen, "@pytest.mark.logscale: ")
+    marked = chosen.pop("transport", transport)
+    if not isinstance(marked, str) or marked not in TRANSPORTS:
+        pytest.fail(
+            f"@pytest.mark.logscale: transport={marked!r} is not a transport; "
+            f"choose {' or '.join(map(repr, TRANSPORTS))}",
+            pytrace=False,
+        )
+    return _replaced(base, chosen, "@pytest.mark.logscale: "), marked
 
 
 def _replaced(
@@ -300,14 +342,24 @@ def logscale_server(request: pytest.FixtureRequest) -> FakeLogScale:
     (docs/faults.md) and the seeded ``organizations``, ``users`` and
     ``sessions``. When the test fails, its journal is added to the report. For
     a fixture of a wider scope, use ``logscale_server_factory``.
+
+    Under ``--logscale-transport=in-process`` (or the ini setting, or
+    ``@pytest.mark.logscale(transport="in-process")``) the test's ``requests``
+    and ``httpx`` calls to the fake are answered in process, for the whole test.
     """
     # Fetched, not named as an argument: pytest adds a finalizer to a named session
     # fixture for every test that uses it, about 1 KB a test kept to the session's end.
     fake: FakeLogScale = request.getfixturevalue("_logscale_shared_server")
     if not fake.running:  # an earlier test stopped it (a with block, stop())
         fake.start()
-    fake.reseed(_marked_options(request.node, request.config.stash[_defaults_key]))
+    stash = request.config.stash
+    options, transport = _marked(request.node, stash[_defaults_key], stash[_transport_key])
+    fake.reseed(options)
     request.node.stash[_server_key] = fake
+    if transport == "in-process":  # a finalizer only then: the http default pays nothing
+        block = fake.in_process()
+        block.__enter__()
+        request.addfinalizer(lambda: block.__exit__(None, None, None))
     return fake
 
 

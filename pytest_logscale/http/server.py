@@ -92,7 +92,7 @@ class _Handler(WSGIRequestHandler):
 
     def setup(self) -> None:
         super().setup()
-        self._server_name = super().version_string()  # the same for every answer it sends
+        self._server_name = self.server.server_name
         self.connection.settimeout(self.server.options.idle_timeout)  # a silent client: dropped
         with contextlib.suppress(OSError):  # answers go out in one write: no need to wait
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -381,6 +381,8 @@ class _WSGIServer(ThreadedWSGIServer):
         self._wake_read, self._wake_write = socket.socketpair()  # before: __init__ may close
         super().__init__(host, port, app, handler=_Handler, fd=fd)
         self.options = options
+        #: The ``Server`` field of every answer (Werkzeug's, with the Python version).
+        self.server_name = f"{self._server_version} {WSGIRequestHandler.sys_version}"
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._workers: set[threading.Thread] = set()
@@ -568,6 +570,7 @@ class ThreadedServer:
         self.options = options or ServerOptions()
         self._server: _WSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self._server_name = ""  # the Server field, known once started (kept after a stop)
 
     @property
     def is_running(self) -> bool:
@@ -587,6 +590,10 @@ class ThreadedServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
+    def answer_fields(self) -> list[tuple[str, str]]:
+        """The fields this server adds to every answer: ``Server`` and ``Date`` (now)."""
+        return [("Server", self._server_name), ("Date", _clock_date())]
+
     def start(self) -> ThreadedServer:
         """Bind and start serving; raises :class:`ServerError` when the address cannot be had."""
         if self._server is not None:
@@ -601,7 +608,7 @@ class ThreadedServer:
         thread = threading.Thread(
             target=server.serve_until_woken, name=f"pytest-logscale-{server.port}", daemon=True
         )
-        self._server, self._thread = server, thread
+        self._server, self._thread, self._server_name = server, thread, server.server_name
         thread.start()
         return self
 
