@@ -124,6 +124,22 @@ _BODIES = {
         """,
 }
 
+#: A real socket server doing no work: every request gets its canned answer back (chosen by
+#: whether the body is a mutation). What any fake answering over HTTP costs at the least.
+_BODIES["realistic-socket-floor"] = """
+    def test_{n}(socket_floor):
+        victim = revoke_one(requests.post, socket_floor.url, {{}})
+        assert json.loads(socket_floor.bodies[-1])["variables"] == {{"id": victim}}
+    """
+#: The same tests as their HTTP kinds, run with ``--logscale-transport=in-process``.
+IN_PROCESS = {
+    "query-ours-in-process": "query-ours",
+    "realistic-ours-in-process": "realistic-ours",
+    "realistic-ours-httpx-in-process": "realistic-ours-httpx",
+}
+for _kind, _same in IN_PROCESS.items():
+    _BODIES[_kind] = _BODIES[_same]
+
 #: httpx's top-level ``httpx.post`` builds a client, and so an SSL context, per call (tens
 #: of milliseconds, which would drown every other cost): its tests share one client, as
 #: real suites do.
@@ -139,15 +155,27 @@ KINDS = {
     "realistic-httpserver": "requests",
     "realistic-responses": "requests, responses, responses.matchers",
     "realistic-respx": _HTTPX,
+    "realistic-socket-floor": "requests",
 }
+for _kind, _same in IN_PROCESS.items():
+    KINDS[_kind] = KINDS[_same]
+
+#: Command-line arguments of each kind's pytest run (none for the others).
+ARGUMENTS = dict.fromkeys(IN_PROCESS, ("--logscale-transport=in-process",))
 
 #: Times each test's run protocol from inside pytest (the project's earlier, in-process measure).
 TIMING_CONFTEST = """
 import json
 import os
+import re
+import socket
+import threading
 import time
 
 import pytest
+
+PAGE = os.environ.get("LOGSCALE_BENCH_PAGE", "").encode()
+REVOKED = b'{"data":{"revokeSession":true}}'
 
 TIMES = []
 
@@ -157,6 +185,36 @@ def pytest_runtest_protocol(item, nextitem):
     started = time.perf_counter()
     yield
     TIMES.append(time.perf_counter() - started)
+
+
+class _Floor(threading.Thread):
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = "http://127.0.0.1:%d/graphql" % self.listener.getsockname()[1]
+        self.bodies = []
+
+    def run(self):
+        while True:
+            connection, _ = self.listener.accept()
+            with connection:
+                data = connection.recv(65536)
+                head, _, body = data.partition(b"\\r\\n\\r\\n")
+                length = int(re.search(rb"(?i)content-length: *(\\d+)", head).group(1))
+                while len(body) < length:
+                    body += connection.recv(65536)
+                self.bodies.append(body)
+                answer = REVOKED if b"mutation" in body else PAGE
+                head = b"HTTP/1.1 200 OK\\r\\nContent-Type: application/json\\r\\n"
+                head += b"Content-Length: %d\\r\\nConnection: close\\r\\n\\r\\n" % len(answer)
+                connection.sendall(head + answer)
+
+
+@pytest.fixture(scope="session")
+def socket_floor():
+    floor = _Floor()
+    floor.start()
+    return floor
 
 
 def pytest_sessionfinish(session):
@@ -210,19 +268,21 @@ def _write(folder: Path, kind: str, count: int, canned: tuple[str, str, str]) ->
     return path
 
 
-def _environment(times: Path) -> dict[str, str]:
+def _environment(times: Path, page: str = "") -> dict[str, str]:
     environment = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     environment["LOGSCALE_BENCH_TIMES"] = str(times)
+    environment["LOGSCALE_BENCH_PAGE"] = page  # the socket floor's canned page
     return environment
 
 
-def _run(path: Path) -> tuple[float, float]:
+def _run(path: Path, kind: str, page: str) -> tuple[float, float]:
     """Wall seconds of one pytest process on ``path``, and its in-process mean per test."""
     times = path.with_suffix(".times.json")
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", str(path)]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *ARGUMENTS.get(kind, ())]
+    command.append(str(path))
     started = time.perf_counter()
     done = subprocess.run(
-        command, cwd=path.parent, capture_output=True, text=True, env=_environment(times)
+        command, cwd=path.parent, capture_output=True, text=True, env=_environment(times, page)
     )
     wall = time.perf_counter() - started
     if done.returncode != 0:
@@ -247,13 +307,13 @@ def per_test_costs(
             k: (_write(folder, k, small, canned), _write(folder, k, large, canned))
             for k in everything
         }
-        for pair in paths.values():  # warm-up: bytecode caches written, files in the page cache
+        for kind, pair in paths.items():  # warm-up: bytecode caches, files in the page cache
             for path in pair:
-                _run(path)
+                _run(path, kind, canned[1])
         for _ in range(repeats):
             for kind, (few, many) in paths.items():
-                few_wall, _ = _run(few)
-                many_wall, many_inside = _run(many)
+                few_wall, _ = _run(few, kind, canned[1])
+                many_wall, many_inside = _run(many, kind, canned[1])
                 whole[kind].append((many_wall - few_wall) / (large - small))
                 inside[kind].append(many_inside)
     return {
@@ -270,16 +330,20 @@ def check(folder: Path, count: int = 2) -> str:
     canned = _canned()
     (folder / "conftest.py").write_text(TIMING_CONFTEST)
     (folder / "pytest.ini").write_text("[pytest]\n")
+    outputs = []
     for kind in _BODIES:
-        _write(folder, kind, count, canned)
-    times = folder / "times.json"
-    command = [sys.executable, "-m", "pytest", "-q", str(folder)]
-    done = subprocess.run(
-        command, cwd=folder, capture_output=True, text=True, env=_environment(times)
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"the benchmark's suites fail:\n{done.stdout[-3000:]}{done.stderr}")
-    return done.stdout
+        path = _write(folder, kind, count, canned)
+        times = folder / "times.json"
+        command = [sys.executable, "-m", "pytest", "-q", *ARGUMENTS.get(kind, ()), str(path)]
+        done = subprocess.run(
+            command, cwd=folder, capture_output=True, text=True, env=_environment(times, canned[1])
+        )
+        if done.returncode != 0:
+            raise RuntimeError(
+                f"the benchmark's {kind} suite fails:\n{done.stdout[-3000:]}{done.stderr}"
+            )
+        outputs.append(done.stdout)
+    return "".join(outputs)
 
 
 def describe(cost: Cost) -> str:

@@ -67,6 +67,7 @@ def patch(find: Callable[[str], Route | None]) -> Callable[[], None]:
             preload_content=False,
             decode_content=True,
             enforce_content_length=True,
+            request_method=request.method,
         )
         response = self.build_response(request, raw)
         if not stream:
