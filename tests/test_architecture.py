@@ -62,6 +62,10 @@ def test_the_tree_as_it_is_keeps_every_contract(tree: Path) -> None:
         ("fake.py", "import pytest", "Only plugin.py"),
         ("control/app.py", "import pytest", "Only plugin.py"),
         ("contract/client.py", "from ..domain import store", "The contract suite talks HTTP"),
+        ("transport/wsgi.py", "from ..http import server", "The in-process transport"),
+        ("transport/routes.py", "import werkzeug", "The in-process transport"),
+        ("http/app.py", "import requests", "requests and httpx only"),
+        ("fake.py", "import httpx", "requests and httpx only"),
     ],
 )
 def test_a_wrong_import_breaks_its_contract(
