@@ -42,9 +42,16 @@ clients:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y libwww-perl; \
 	fi
 
-# After the suite, noxfile.py proves the dependency ranges: floors, newest, codegen.
+# The behaviour suites run a second time in the in-process transport: each test, routed
+# without a socket, must pass as it does over HTTP (docs/fixtures.md, "Transports").
+IN_PROCESS_SUITES := tests/test_sessions_query.py tests/test_revoke.py tests/test_faults.py \
+	tests/test_http.py tests/test_settings.py tests/test_expiry.py tests/test_fidelity.py \
+	tests/test_seed_docs.py tests/test_control.py
+
+# After the suites, noxfile.py proves the dependency ranges: floors, newest, codegen.
 test: lint clients
 	$(BIN)/pytest -n $(WORKERS)
+	$(BIN)/pytest -n $(WORKERS) -q --logscale-transport=in-process $(IN_PROCESS_SUITES)
 	$(BIN)/nox
 
 serve: $(RUNTIME)

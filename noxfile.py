@@ -33,6 +33,9 @@ FLOORS = {
     "werkzeug": "3.0.0",
     "faker": "30.0.0",
     "orjson": "3.9.0",
+    # the in-process transport patches these two (their ranges are the test extra's)
+    "requests": "2.31.0",
+    "httpx": "0.27.0",
 }
 
 
