@@ -68,7 +68,9 @@ class Route:
 
 
 _lock = threading.Lock()
-_routes: dict[Address, list[Route]] = {}
+#: Each address's routes, newest last. A tuple replaced whole under the lock, so
+#: :func:`find` reads one without it and always sees a whole one.
+_routes: dict[Address, tuple[Route, ...]] = {}
 _undo: list[Callable[[], None]] = []
 
 
@@ -83,7 +85,7 @@ def find(url: str) -> Route | None:
     """The route answering ``url`` in process, if any (the newest for its address)."""
     if not _routes:  # the common case: nothing routed, nothing to parse
         return None
-    stack = _routes.get(_address(url))
+    stack = _routes.get(_address(url), ())
     return stack[-1] if stack else None
 
 
@@ -93,14 +95,16 @@ def routed(route: Route) -> Iterator[Route]:
     with _lock:
         if not _routes:
             _install()
-        _routes.setdefault(route.address, []).append(route)
+        _routes[route.address] = (*_routes.get(route.address, ()), route)
     try:
         yield route
     finally:
         with _lock:
-            stack = _routes[route.address]
-            stack.remove(route)
-            if not stack:
+            stack = list(_routes[route.address])
+            del stack[max(i for i, kept in enumerate(stack) if kept is route)]  # this block's
+            if stack:
+                _routes[route.address] = tuple(stack)
+            else:
                 del _routes[route.address]
             if not _routes:
                 _uninstall()
