@@ -13,6 +13,7 @@ import json
 import re
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -396,3 +397,22 @@ def test_a_marked_transport_that_does_not_exist_fails_the_test(pytester: pytest.
     result.stdout.fnmatch_lines(
         ["*transport='udp' is not a transport; choose 'http' or 'in-process'*"]
     )
+
+
+def test_threads_send_in_process_at_once(fake: FakeLogScale) -> None:
+    headers = {"Authorization": f"Bearer {fake.token}"}
+
+    def ask(number: int) -> int:
+        answer = requests.post(
+            fake.graphql_url,
+            json={"query": PAGE, "operationName": "Page"},
+            headers=headers,
+            timeout=TIMEOUT,
+        )
+        assert number >= 0
+        return int(answer.json()["data"]["sessions"]["totalResults"])
+
+    with fake.in_process(), ThreadPoolExecutor(8) as pool:
+        totals = list(pool.map(ask, range(40)))
+    assert len(set(totals)) == 1
+    assert len(fake.journal) == 40
