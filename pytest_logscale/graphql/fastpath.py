@@ -243,11 +243,12 @@ class _Request:
         variables: dict[str, Any] | None,
         build: Callable[[], Any],
         outcomes: Outcomes,
+        coerced: VariableValues | None = None,
     ) -> None:
         self.plan, self.context, self._raw, self._build = plan, context, variables, build
         self.outcomes = outcomes
         self._executor: Any = None
-        self._variables: VariableValues | None = None
+        self._variables: VariableValues | None = coerced
         self._arguments: dict[int, dict[str, Any]] = {}
         self.cinfo = tuple(_ContextInfo(context, c) for c in plan.context_sites)
         self.memos: list[dict[int, Any]] = [{} for _ in range(plan.memos)]
@@ -658,11 +659,14 @@ class FastPath:
         variables: dict[str, Any] | None,
         context: Any,
         outcomes: Outcomes | None = None,
+        coerced: VariableValues | None = None,
     ) -> dict[str, Any] | None:
         """The ``data`` of the result, or None when graphql-core must run this request.
 
         For a mutation, pass ``outcomes`` (an empty dict): after None, graphql-core must
         run the request with :func:`replaying` them, or root resolvers would run twice.
+        ``coerced``: ``variables`` as graphql-core's ``get_variable_values`` coerced them
+        for this operation, when the caller already did (they are not coerced again).
         """
         plan = self.compile(document, operation)
         if plan is None:
@@ -673,7 +677,8 @@ class FastPath:
 
         try:
             kept = {} if outcomes is None else outcomes
-            return plan.root(None, _Request(plan, context, variables, build, kept), None)
+            request = _Request(plan, context, variables, build, kept, coerced)
+            return plan.root(None, request, None)
         except _Fallback:
             return None
 

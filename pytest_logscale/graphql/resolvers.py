@@ -280,6 +280,9 @@ CONTEXT_ONLY: frozenset[tuple[str, str]] = frozenset(
         ("Organization", "configs"),
         ("Organization", "isActionAllowed"),
         ("OrganizationConfigs", "session"),
+        ("Mutation", "logoutOfSession"),
+        ("Mutation", "revokeSession"),
+        ("Mutation", "updateSessionSettings"),
     }
 )
 

@@ -348,7 +348,8 @@ class LogScaleApp:
                 )
             raise _Reject(400, f"The document has no operation named {name!r}.")
         trace.operation = operation
-        self._check_rows(operation, self._check_variables(operation, variables))
+        coerced = self._check_variables(operation, variables)
+        self._check_rows(operation, getattr(coerced, "coerced", coerced))  # 3.3: VariableValues
         assert trace.caller is not None
         context = Context(self.store, trace.caller, max_limit=self.options.max_limit)
         self._limit_rate(trace)
@@ -362,7 +363,9 @@ class LogScaleApp:
                 failing = _failing_root_field(fired.root_field, fired.fault.message)
                 return self._execute(data, prepared.document, context, failing)
         outcomes: Outcomes = {}  # what a mutation's root resolvers gave: never run them twice
-        fast = self.fast_path.run(prepared.document, operation, variables, context, outcomes)
+        fast = self.fast_path.run(
+            prepared.document, operation, variables, context, outcomes, coerced
+        )
         if fast is not None:  # a plain operation that ran without an error: graphql-core's result
             return 200, {"data": fast}, "application/json"
         replay = replaying(outcomes) if outcomes else None
@@ -388,18 +391,15 @@ class LogScaleApp:
         )
         return 200, result, "application/json"  # variables were checked: errors are fields'
 
-    def _check_variables(
-        self, operation: Operation, variables: dict[str, Any] | None
-    ) -> dict[str, Any]:
-        """The coerced variables; 400 when they do not fit their types, before limit and faults."""
+    def _check_variables(self, operation: Operation, variables: dict[str, Any] | None) -> Any:
+        """The coerced variables as graphql-core gives them (a dict, or 3.3's VariableValues);
+        400 when they do not fit their types, before limit and faults."""
         definitions = operation.definition.variable_definitions or ()
         coerced = get_variable_values(self.schema, definitions, variables or {})
         if isinstance(coerced, list):  # a request error, so no data (GraphQL spec)
             errors = [_format_error(error) for error in coerced]
             raise _Reject(400, "bad variables", errors=errors)
-        found: Any = coerced
-        values: dict[str, Any] = getattr(found, "coerced", found)  # 3.3.2: VariableValues
-        return values
+        return coerced
 
     def _check_rows(self, operation: Operation, variables: dict[str, Any]) -> None:
         """Answer 400 when the operation's sessions() fields together may answer too many rows."""
