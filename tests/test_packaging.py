@@ -59,7 +59,7 @@ def test_pluggy_is_required_new_enough_for_the_plugins_wrapper_hook() -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["pytest", "pluggy", "graphql-core", "ariadne", "werkzeug", "faker"]
+    "name", ["pytest", "pluggy", "graphql-core", "ariadne", "werkzeug", "faker", "orjson"]
 )
 def test_the_floors_session_installs_exactly_the_lowest_allowed_version(name: str) -> None:
     floor = nox_floors()[name]
@@ -69,6 +69,15 @@ def test_the_floors_session_installs_exactly_the_lowest_allowed_version(name: st
     assert lower and all(Requirement(f"x=={v}").specifier.contains(floor) for v in lower), (
         f"noxfile.py's floor {floor} is not pyproject.toml's lowest bound {lower}"
     )
+
+
+@pytest.mark.parametrize("name", ["requests", "httpx"])
+def test_the_floors_session_pins_the_in_process_clients_at_the_test_extras_floor(name: str) -> None:
+    # the in-process transport patches them: the floors session runs its tests on the lowest
+    extra = [Requirement(text) for text in requires("pytest-logscale") or []]
+    tested = {r.name.lower(): r for r in extra if r.marker and r.marker.evaluate({"extra": "test"})}
+    lower = [s.version for s in tested[name].specifier if s.operator == ">="]
+    assert lower == [nox_floors()[name].removesuffix(".0")]
 
 
 def test_a_subscription_is_refused_by_validation_on_every_graphql_core(
