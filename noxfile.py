@@ -66,7 +66,8 @@ def _pytest(session: nox.Session, *paths: str) -> None:
 
 _VERSIONS = (
     "import importlib.metadata as m; print(', '.join(f'{p} {m.version(p)}' for p in "
-    "('pytest', 'pluggy', 'graphql-core', 'ariadne', 'werkzeug', 'faker', 'orjson')))"
+    "('pytest', 'pluggy', 'graphql-core', 'ariadne', 'werkzeug', 'faker', 'orjson',"
+    " 'requests', 'httpx')))"
 )
 
 
