@@ -19,6 +19,8 @@ from typing import Any
 import httpx
 import pytest
 import requests
+import responses
+import respx
 from test_plugin import FAST
 
 from pytest_logscale import FakeLogScale, Fault
@@ -319,6 +321,8 @@ def test_a_stopped_fake_refuses_as_a_closed_port_does(
 INNER = """
 import sys
 import requests
+import respx
+import responses
 
 CONNECTS = []
 sys.addaudithook(lambda event, args: event == "socket.connect" and CONNECTS.append(args[1]))
@@ -416,3 +420,29 @@ def test_threads_send_in_process_at_once(fake: FakeLogScale) -> None:
         totals = list(pool.map(ask, range(40)))
     assert len(set(totals)) == 1
     assert len(fake.journal) == 40
+
+
+def test_a_mock_library_patched_before_the_block_is_left_as_it_was(fake: FakeLogScale) -> None:
+    original = requests.adapters.HTTPAdapter.send
+    with fake.in_process():  # the clients' patches are made here (or were, by earlier tests)
+        pass
+    with responses.RequestsMock() as mocked:
+        mocked.get("http://elsewhere.test/", json={"mocked": True})
+        mocking = requests.adapters.HTTPAdapter.send
+        with fake.in_process():
+            status = requests.get(fake.url + "/api/v1/status", timeout=TIMEOUT)
+            elsewhere = requests.get("http://elsewhere.test/", timeout=TIMEOUT)
+        assert requests.adapters.HTTPAdapter.send is mocking
+    assert requests.adapters.HTTPAdapter.send is original
+    assert status.status_code == 200 and elsewhere.json() == {"mocked": True}
+
+
+def test_httpx_inside_a_respx_mock_reaches_the_fake_and_the_mock(fake: FakeLogScale) -> None:
+    handle = httpx.HTTPTransport.handle_request
+    with respx.mock() as mocked:
+        mocked.get("http://elsewhere.test/").respond(json={"mocked": True})
+        with fake.in_process(), httpx.Client(timeout=TIMEOUT) as client:
+            status = client.get(fake.url + "/api/v1/status")
+            elsewhere = client.get("http://elsewhere.test/")
+    assert status.status_code == 200 and elsewhere.json() == {"mocked": True}
+    assert httpx.HTTPTransport.handle_request is handle

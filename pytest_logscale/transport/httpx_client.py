@@ -18,13 +18,13 @@ from typing import Any
 from .routes import Route
 from .wsgi import Answer, Cut, TimedOut, Unreachable
 
-__all__ = ["patch"]
+__all__ = ["patches"]
 
 _DROPPED = "Server disconnected without sending a response."
 
 
-def patch(find: Callable[[str], Route | None]) -> Callable[[], None]:
-    """Patch ``httpx``; returns what undoes it."""
+def patches(find: Callable[[str], Route | None]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """What patches ``httpx`` and what undoes it (made once, used for every route)."""
     import anyio.to_thread
     import httpx
 
@@ -84,14 +84,17 @@ def patch(find: Callable[[str], Route | None]) -> Callable[[], None]:
         body = await request.aread()
         return await anyio.to_thread.run_sync(respond, request, route, body)
 
-    setattr(sync_class, "handle_request", handle_request)  # noqa: B010 - mypy: no method-assign
-    setattr(async_class, "handle_async_request", handle_async_request)  # noqa: B010
+    def install() -> None:
+        nonlocal sync_original, async_original  # whatever is there now is undone to
+        sync_original, async_original = sync_class.handle_request, async_class.handle_async_request
+        setattr(sync_class, "handle_request", handle_request)  # noqa: B010 - no method-assign
+        setattr(async_class, "handle_async_request", handle_async_request)  # noqa: B010
 
     def undo() -> None:
         setattr(sync_class, "handle_request", sync_original)  # noqa: B010
         setattr(async_class, "handle_async_request", async_original)  # noqa: B010
 
-    return undo
+    return install, undo
 
 
 def _response(httpx: Any, answer: Answer, request: Any, stream: Any) -> Any:

@@ -20,11 +20,11 @@ from urllib.parse import urlsplit
 from .routes import Route
 from .wsgi import Cut, TimedOut, Unreachable
 
-__all__ = ["patch"]
+__all__ = ["patches"]
 
 
-def patch(find: Callable[[str], Route | None]) -> Callable[[], None]:
-    """Patch ``requests``; returns what undoes it."""
+def patches(find: Callable[[str], Route | None]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """What patches ``requests`` and what undoes it (made once, used for every route)."""
     import requests.adapters
     import urllib3
     from requests import exceptions
@@ -74,12 +74,15 @@ def patch(find: Callable[[str], Route | None]) -> Callable[[], None]:
             response.content  # noqa: B018 - read now, as send() does without stream
         return response
 
-    setattr(adapter_class, "send", send)  # noqa: B010 - mypy: no method-assign
+    def install() -> None:
+        nonlocal original  # whatever is there now (another library's patch too) is undone to
+        original = adapter_class.send
+        setattr(adapter_class, "send", send)  # noqa: B010 - mypy: no method-assign
 
     def undo() -> None:
         setattr(adapter_class, "send", original)  # noqa: B010
 
-    return undo
+    return install, undo
 
 
 def _headers(request: Any) -> list[tuple[str, str]]:

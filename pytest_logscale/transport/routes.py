@@ -71,7 +71,8 @@ _lock = threading.Lock()
 #: Each address's routes, newest last. A tuple replaced whole under the lock, so
 #: :func:`find` reads one without it and always sees a whole one.
 _routes: dict[Address, tuple[Route, ...]] = {}
-_undo: list[Callable[[], None]] = []
+#: Each installed client's (install, undo) pair, made the first time a route opens.
+_clients: list[tuple[Callable[[], None], Callable[[], None]]] = []
 
 
 def _address(url: str) -> Address:
@@ -132,13 +133,16 @@ def _within(timeout: float, work: Callable[[], Answer]) -> Answer:
 
 
 def _install() -> None:
-    from . import httpx_client, requests_client  # each imports its client only when it exists
+    if not _clients:
+        from . import httpx_client, requests_client  # each imports its client only if it exists
 
-    for name, patch in (("requests", requests_client.patch), ("httpx", httpx_client.patch)):
-        if importlib.util.find_spec(name) is not None:
-            _undo.append(patch(find))
+        for name, make in (("requests", requests_client.patches), ("httpx", httpx_client.patches)):
+            if importlib.util.find_spec(name) is not None:
+                _clients.append(make(find))
+    for install, _undo in _clients:
+        install()
 
 
 def _uninstall() -> None:
-    while _undo:
-        _undo.pop()()
+    for _install_it, undo in reversed(_clients):
+        undo()
