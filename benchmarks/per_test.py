@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -229,11 +230,17 @@ class Cost:
 
     whole: list[float]
     in_process: list[float]
+    cpu: list[float]
 
     @property
     def median(self) -> float:
         """The whole-process cost (the target's measure)."""
         return statistics.median(self.whole)
+
+    @property
+    def cpu_median(self) -> float:
+        """The same slope in the pytest process's CPU time (user + system): load moves it least."""
+        return statistics.median(self.cpu)
 
     @property
     def in_process_median(self) -> float:
@@ -275,20 +282,23 @@ def _environment(times: Path, page: str = "") -> dict[str, str]:
     return environment
 
 
-def _run(path: Path, kind: str, page: str) -> tuple[float, float]:
-    """Wall seconds of one pytest process on ``path``, and its in-process mean per test."""
+def _run(path: Path, kind: str, page: str) -> tuple[float, float, float]:
+    """Wall and CPU seconds of one pytest process on ``path``, and its in-process mean per test."""
     times = path.with_suffix(".times.json")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *ARGUMENTS.get(kind, ())]
     command.append(str(path))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(
         command, cwd=path.parent, capture_output=True, text=True, env=_environment(times, page)
     )
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise RuntimeError(f"pytest failed on {path.name}:\n{done.stdout[-3000:]}{done.stderr}")
     inside: list[float] = json.loads(times.read_text())
-    return wall, statistics.fmean(inside[1:-1] or inside)
+    return wall, cpu, statistics.fmean(inside[1:-1] or inside)
 
 
 def per_test_costs(
@@ -298,6 +308,7 @@ def per_test_costs(
     canned = _canned()
     everything = ["empty", *kinds]
     whole: dict[str, list[float]] = {k: [] for k in everything}
+    cpu: dict[str, list[float]] = {k: [] for k in everything}
     inside: dict[str, list[float]] = {k: [] for k in everything}
     with tempfile.TemporaryDirectory(prefix="logscale-per-test-") as name:
         folder = Path(name)
@@ -312,17 +323,16 @@ def per_test_costs(
                 _run(path, kind, canned[1])
         for _ in range(repeats):
             for kind, (few, many) in paths.items():
-                few_wall, _ = _run(few, kind, canned[1])
-                many_wall, many_inside = _run(many, kind, canned[1])
+                few_wall, few_cpu, _ = _run(few, kind, canned[1])
+                many_wall, many_cpu, many_inside = _run(many, kind, canned[1])
                 whole[kind].append((many_wall - few_wall) / (large - small))
+                cpu[kind].append((many_cpu - few_cpu) / (large - small))
                 inside[kind].append(many_inside)
-    return {
-        k: Cost(
-            [w - e for w, e in zip(whole[k], whole["empty"], strict=True)],
-            [i - e for i, e in zip(inside[k], inside["empty"], strict=True)],
-        )
-        for k in kinds
-    }
+
+    def less_empty(measured: dict[str, list[float]], kind: str) -> list[float]:
+        return [m - e for m, e in zip(measured[kind], measured["empty"], strict=True)]
+
+    return {k: Cost(less_empty(whole, k), less_empty(inside, k), less_empty(cpu, k)) for k in kinds}
 
 
 def check(folder: Path, count: int = 2) -> str:
