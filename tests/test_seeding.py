@@ -461,6 +461,24 @@ def test_seeded_ipv6_text_is_what_ipaddress_writes() -> None:
     agree()
 
 
+def test_a_seeded_session_is_the_session_its_constructor_makes(default: Dataset) -> None:
+    """Seeding fills a SessionDraft and makes it a Session (see seeding/drafts.py): the same
+    object ``Session(...)`` makes, which holds while Session's ``__init__`` only stores."""
+    from dataclasses import astuple, fields
+
+    from pytest_logscale.domain.records import Session
+    from pytest_logscale.seeding.drafts import SessionDraft
+
+    assert not hasattr(Session, "__post_init__")
+    assert SessionDraft.__slots__ == tuple(f.name for f in fields(Session))
+    for seeded in default.sessions.values():
+        made = Session(*astuple(seeded))
+        assert type(seeded) is Session
+        assert seeded == made and hash(seeded) == hash(made) and repr(seeded) == repr(made)
+        with pytest.raises(AttributeError):
+            seeded.ip = "192.0.2.1"  # type: ignore[misc]
+
+
 # -- the per-process dataset cache -------------------------------------------------------------
 
 

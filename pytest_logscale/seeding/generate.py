@@ -29,6 +29,7 @@ from ..domain.dataset import Dataset
 from ..domain.ids import random_id, random_ids
 from ..domain.records import Ending, Organization, Role, Session, SessionSettings, User
 from ..domain.status import SessionStatus
+from .drafts import SessionDraft
 from .options import SeedOptions
 
 __all__ = ["DEFAULT_SETTINGS", "Progress", "seed_dataset"]
@@ -266,7 +267,8 @@ class _Seeder:
         times = _Times(random)
         member_ids = [member.id for member in members]
         org_id, progress, seeded = org.id, self.progress, self.sessions
-        append, done = seeded.append, len(seeded)
+        append: Callable[[object], None] = seeded.append  # type: ignore[assignment]
+        draft, done = object.__new__, len(seeded)
         for index in range(count):
             if index < 3:
                 # The owner, the first admin and the first member each get a current session.
@@ -284,21 +286,21 @@ class _Seeder:
                 ip = _public_address(rng)
             place = places[who] if random() < 0.7 else everywhere[int(random() * n_everywhere)]
             roll = random()
-            append(
-                Session(
-                    ids[index],
-                    member_ids[who],
-                    org_id,
-                    tokens[index],
-                    agents[int(random() * n_agents)],
-                    ip,
-                    None if roll < 0.12 else place.city,
-                    None if roll < 0.04 else place.country,
-                    instants[created],
-                    instants[last],
-                    ended,
-                )
-            )
+            # Session(...) with plain stores (see .drafts): the same session at a third the cost
+            session = draft(SessionDraft)
+            session.id = ids[index]
+            session.user_id = member_ids[who]
+            session.organization_id = org_id
+            session.token = tokens[index]
+            session.client_info = agents[int(random() * n_agents)]
+            session.ip = ip
+            session.city = None if roll < 0.12 else place.city
+            session.country = None if roll < 0.04 else place.country
+            session.created_at = instants[created]
+            session.last_activity_at = instants[last]
+            session.ended = ended
+            session.__class__ = Session  # type: ignore[assignment]
+            append(session)
             if progress is not None and (done + index + 1) % step == 0:
                 progress(done + index + 1, total)
 
