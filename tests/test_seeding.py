@@ -440,6 +440,39 @@ def test_seeding_pauses_the_garbage_collector_and_restores_it() -> None:
         gc.enable()
 
 
+def test_seeding_leaves_its_records_old_and_everything_collectable() -> None:
+    """Seeding ends by moving what the collector tracks to its oldest generation (no young
+    pass walks a million records only to find them alive): nothing is frozen, a cycle
+    stays collectable, and a process's own frozen objects stay frozen."""
+    import gc
+    import weakref
+
+    from pytest_logscale.domain.bulk import age
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.self = cycle  # type: ignore[attr-defined]
+    gone = weakref.ref(cycle)
+    del cycle
+    dataset = seed_dataset(SeedOptions(seed=33, sessions=2000))
+    assert gc.get_freeze_count() == 0
+    session = next(iter(dataset.sessions.values()))
+    assert any(o is session for o in gc.get_objects(generation=2))
+    gc.collect()
+    assert gone() is None
+    kept = [Node()]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        age()
+        assert gc.get_freeze_count() == frozen  # left as the process made it
+    finally:
+        gc.unfreeze()
+    del kept
+
+
 def test_seeded_ipv6_text_is_what_ipaddress_writes() -> None:
     import ipaddress
 

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from faker import Faker
 from faker.providers.date_time import Provider as DateTimeProvider
 
-from ..domain.bulk import bulk
+from ..domain.bulk import age, bulk
 from ..domain.clock import to_millis
 from ..domain.dataset import Dataset
 from ..domain.ids import random_id, random_ids
@@ -397,4 +397,6 @@ _KINDS = (
 def seed_dataset(options: SeedOptions | None = None, progress: Progress | None = None) -> Dataset:
     """Seeded data for the options (the defaults when None); ``progress`` hears how far it got."""
     with bulk():
-        return _Seeder(options or SeedOptions(), progress).run()
+        dataset = _Seeder(options or SeedOptions(), progress).run()
+        age()  # the collector's young passes would walk every record only to find it alive
+    return dataset
