@@ -512,6 +512,25 @@ def test_a_seeded_session_is_the_session_its_constructor_makes(default: Dataset)
             seeded.ip = "192.0.2.1"  # type: ignore[misc]
 
 
+def test_the_kind_bounds_pick_what_the_kind_rule_picks() -> None:
+    """Seeding finds a session's kind by bisecting bounds derived from ``_kind_at``: the
+    same position for every roll (checked at each bound, beside it and at random)."""
+    import math
+    import random
+    from bisect import bisect
+
+    from pytest_logscale.seeding.generate import _KIND_BOUNDS, _kind_at
+
+    rolls = [0.0, math.nextafter(1.0, 0.0)]
+    for bound in _KIND_BOUNDS:
+        rolls += [math.nextafter(bound, 0.0), bound, math.nextafter(bound, 1.0)]
+    rng = random.Random(5)
+    rolls += [rng.random() for _ in range(100_000)]
+    for roll in rolls:
+        if 0.0 <= roll < 1.0:
+            assert bisect(_KIND_BOUNDS, roll) == _kind_at(roll), roll
+
+
 # -- the per-process dataset cache -------------------------------------------------------------
 
 

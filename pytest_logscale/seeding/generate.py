@@ -16,6 +16,8 @@ import hashlib
 import ipaddress
 import random
 import re
+import struct
+from bisect import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -265,6 +267,7 @@ class _Seeder:
         n_agents, n_everywhere = len(agents), len(everywhere)
         instants = self.instants
         times = _Times(random)
+        by_kind = times.by_kind
         member_ids = [member.id for member in members]
         org_id, progress, seeded = org.id, self.progress, self.sessions
         append: Callable[[object], None] = seeded.append  # type: ignore[assignment]
@@ -277,7 +280,7 @@ class _Seeder:
                 ended = None
             else:
                 who = int(random() * users)
-                draw, ended = times.of[_kind(random())]
+                draw, ended = by_kind[bisect(_KIND_BOUNDS, random())]
                 created, last = draw()
             if random() < 0.6:
                 home = homes[who]
@@ -332,14 +335,18 @@ class _Times:
 
     def __init__(self, random: Callable[[], float]) -> None:
         self.random = random
-        #: Each kind's draw of times, and how a session of it ended.
-        self.of: dict[SessionStatus, tuple[Callable[[], tuple[int, int]], Ending | None]] = {
+        #: Each kind's draw of times and how a session of it ended, by the kind's position
+        #: in :data:`_KINDS` as :func:`_kind_at` gives it (the last: past them, active).
+        of = {
             SessionStatus.ACTIVE: (self.active, None),
             SessionStatus.LOGGED_OUT: (self.ended, Ending.LOGGED_OUT),
             SessionStatus.REVOKED: (self.ended, Ending.REVOKED),
             SessionStatus.INACTIVE: (self.inactive, None),
             SessionStatus.REAUTHENTICATION_DUE: (self.reauthentication_due, None),
         }
+        self.by_kind: list[tuple[Callable[[], tuple[int, int]], Ending | None]] = [
+            of[kind] for kind, _share in _KINDS
+        ] + [of[SessionStatus.ACTIVE]]
 
     def current(self) -> tuple[int, int]:
         """In use right now: the owner's, first admin's and first member's sessions tie."""
@@ -372,12 +379,42 @@ class _Times:
         return created, created - int(random() * (created + 1))
 
 
-def _kind(roll: float) -> SessionStatus:
-    for kind, share in _KINDS:
+def _kind_at(roll: float) -> int:
+    """The position in :data:`_KINDS` of the kind a roll in [0, 1) picks (past them: active)."""
+    for position, (_kind, share) in enumerate(_KINDS):
         if roll < share:
-            return kind
+            return position
         roll -= share
-    return SessionStatus.ACTIVE
+    return len(_KINDS)
+
+
+def _kind_bounds() -> list[float]:
+    """The least roll that :func:`_kind_at` puts at each position past the first, or 1.0.
+
+    Subtracting a float rounds monotonically, so :func:`_kind_at` never decreases as
+    the roll grows: ``bisect(bounds, roll)`` is ``_kind_at(roll)`` for every roll in
+    [0, 1), at C speed. Each bound is found by halving over the doubles in [0, 1]
+    (whose bit patterns, read as integers, are in the doubles' order).
+    """
+    bounds = []
+    for position in range(1, len(_KINDS) + 1):
+        low, high = 0, _bits_of(1.0)  # _kind_at(double(high)) >= position stands for 1.0
+        while low < high:
+            middle = (low + high) // 2
+            if _kind_at(_double_of(middle)) >= position:
+                high = middle
+            else:
+                low = middle + 1
+        bounds.append(_double_of(low))
+    return bounds
+
+
+def _bits_of(value: float) -> int:
+    return int.from_bytes(struct.pack(">d", value), "big")
+
+
+def _double_of(bits: int) -> float:
+    return float(struct.unpack(">d", bits.to_bytes(8, "big"))[0])
 
 
 #: Shares of users (past the first three of an organization) without a name, an e-mail,
@@ -392,6 +429,10 @@ _KINDS = (
     (SessionStatus.INACTIVE, 0.12),
     (SessionStatus.REAUTHENTICATION_DUE, 0.06),
 )
+
+
+#: Where each kind's rolls begin (see :func:`_kind_bounds`).
+_KIND_BOUNDS = _kind_bounds()
 
 
 def seed_dataset(options: SeedOptions | None = None, progress: Progress | None = None) -> Dataset:
