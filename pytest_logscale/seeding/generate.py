@@ -97,24 +97,32 @@ def _pools(seed: int, organizations: int) -> _Pools:
 def _public_address(rng: random.Random) -> str:
     if rng.random() >= 0.15:
         rest = rng.getrandbits(24)
-        first = _PUBLIC_OCTETS[int(rng.random() * len(_PUBLIC_OCTETS))]
-        return f"{first}.{rest >> 16}.{(rest >> 8) & 255}.{rest & 255}"
+        first = _PUBLIC_OCTETS_TEXT[int(rng.random() * len(_PUBLIC_OCTETS_TEXT))]
+        return f"{first}.{_OCTETS[rest >> 16]}.{_OCTETS[(rest >> 8) & 255]}.{_OCTETS[rest & 255]}"
     while True:
+        # in 2000::/3, so never multicast (ff00::/8): ipaddress decides what is global
         number = (0x2000 << 112) | rng.getrandbits(125)
         address = ipaddress.IPv6Address(number)
-        if address.is_global and not address.is_multicast:
+        if address.is_global:
             return _ipv6_text(number) or str(address)
+
+
+#: Each byte value's decimal text, and :data:`_PUBLIC_OCTETS`' (IPv4 text without formatting).
+_OCTETS = tuple(str(n) for n in range(256))
+_PUBLIC_OCTETS_TEXT = tuple(str(n) for n in _PUBLIC_OCTETS)
+
+_GROUPS = struct.Struct(">8H").unpack
+_IPV6_FORMAT = ":".join(["%x"] * 8)
 
 
 def _ipv6_text(number: int) -> str | None:
     """An IPv6 address as ``ipaddress`` writes it when none of its groups is zero, else None.
 
     Without a zero group there is nothing to compress: the groups in hexadecimal
-    without leading zeros, joined by colons (five times cheaper than ``str``).
+    without leading zeros, joined by colons (ten times cheaper than ``str``).
     """
-    digits = f"{number:032x}"
-    groups = [digits[i : i + 4].lstrip("0") for i in range(0, 32, 4)]
-    return None if "" in groups else ":".join(groups)
+    groups = _GROUPS(number.to_bytes(16, "big"))
+    return None if 0 in groups else _IPV6_FORMAT % groups
 
 
 def _domain(company: str, index: int, taken: set[str]) -> str:
