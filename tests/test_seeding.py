@@ -531,6 +531,23 @@ def test_the_kind_bounds_pick_what_the_kind_rule_picks() -> None:
             assert bisect(_KIND_BOUNDS, roll) == _kind_at(roll), roll
 
 
+def test_usernames_go_on_from_each_names_last_serial_as_a_full_search_would() -> None:
+    import random
+
+    from pytest_logscale.seeding.generate import _Usernames
+
+    rng = random.Random(3)
+    names = [("Ann", "Lee"), ("ann", "lee"), ("Bo", "Li"), ("Bo", "Li2"), ("Bo2", "Li")]
+    usernames, taken = _Usernames("example.com"), set[str]()
+    for _ in range(2000):
+        first, last = rng.choice(names)
+        username, serial = f"{first}.{last}@example.com".lower(), 2
+        while username in taken:  # the search without memory, trying every serial from 2
+            username, serial = f"{first}.{last}{serial}@example.com".lower(), serial + 1
+        taken.add(username)
+        assert usernames.username(first, last) == username
+
+
 # -- the per-process dataset cache -------------------------------------------------------------
 
 

@@ -139,6 +139,33 @@ def _domain(company: str, index: int, taken: set[str]) -> str:
     return domain
 
 
+class _Usernames:
+    """An organization's usernames: ``first.last@domain``, else with the first free serial.
+
+    Each name remembers the serial after its last one: the usernames before it are all
+    taken and stay taken, so the search goes on from there (the same usernames as trying
+    every serial from 2, without a search growing with the name's users).
+    """
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
+        self.taken: set[str] = set()
+        self.serials: dict[tuple[str, str], int] = {}
+
+    def username(self, first: str, last: str) -> str:
+        """A new username for this name, lowercased."""
+        taken, domain, serial = self.taken, self.domain, self.serials.get((first, last))
+        if serial is None:
+            username, serial = f"{first}.{last}@{domain}".lower(), 2
+        else:
+            username, serial = f"{first}.{last}{serial}@{domain}".lower(), serial + 1
+        while username in taken:
+            username, serial = f"{first}.{last}{serial}@{domain}".lower(), serial + 1
+        taken.add(username)
+        self.serials[first, last] = serial
+        return username
+
+
 class _Seeder:
     def __init__(self, options: SeedOptions, progress: Progress | None) -> None:
         self.options = options
@@ -161,7 +188,7 @@ class _Seeder:
         for index in range(self.options.organizations):
             org = self._organization(index, domains)
             self.organizations.append(org)
-            taken: set[str] = set()
+            taken = _Usernames(org.domain)
             gaps = self._gaps()
             members = [
                 self._user(org, position, taken, gaps) for position in range(self.options.users)
@@ -210,7 +237,7 @@ class _Seeder:
         }
 
     def _user(
-        self, org: Organization, position: int, taken: set[str], gaps: dict[str, set[int]]
+        self, org: Organization, position: int, taken: _Usernames, gaps: dict[str, set[int]]
     ) -> User:
         rng, pools = self.rng, self.pools
         if position == 0:
@@ -220,10 +247,7 @@ class _Seeder:
         else:
             role = Role.MEMBER
         first, last = rng.choice(pools.first_names), rng.choice(pools.last_names)
-        username, serial = f"{first}.{last}@{org.domain}".lower(), 2
-        while username in taken:
-            username, serial = f"{first}.{last}{serial}@{org.domain}".lower(), serial + 1
-        taken.add(username)
+        username = taken.username(first, last)
         home = rng.choice(pools.home_places if rng.random() < 0.4 else pools.places)
         created = (
             (org.created_at or self.start)
