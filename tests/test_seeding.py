@@ -548,6 +548,22 @@ def test_usernames_go_on_from_each_names_last_serial_as_a_full_search_would() ->
         assert usernames.username(first, last) == username
 
 
+def test_below_draws_what_randrange_choice_and_randint_draw() -> None:
+    import random
+
+    from pytest_logscale.seeding.generate import _below
+
+    sizes = [1, 2, 3, 4, 7, 8, 9, 48, 80, 120, 300, 86_400, 2**31, 2**31 + 1]
+    ours, theirs = random.Random(11), random.Random(11)
+    below = _below(ours)
+    for n in sizes * 200:
+        items = range(n)
+        assert below(n) == theirs.randrange(n)
+        assert items[below(n)] == theirs.choice(items)
+        assert 1 + below(n) == theirs.randint(1, n)
+    assert ours.random() == theirs.random()  # the same state after
+
+
 # -- the per-process dataset cache -------------------------------------------------------------
 
 
