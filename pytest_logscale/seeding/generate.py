@@ -200,7 +200,10 @@ class _Seeder:
         self.organizations: list[Organization] = []
         self.users: list[User] = []
         self.sessions: list[Session] = []
-        self.instants = _Instants(self.start)
+        #: The instant ``k`` whole minutes before the start at ``[k]``, made when first used:
+        #: sessions share them (one int object per minute, memory at scale); a list, since
+        #: at a million sessions a dict's lookups cost several times as much.
+        self.instants: list[int | None] = [None] * (_LONGEST + 1)
         self.below = _below(self.rng)
 
     def run(self) -> Dataset:
@@ -317,7 +320,7 @@ class _Seeder:
         total, step = self.options.total_sessions, max(1000, self.options.total_sessions // 50)
         agents, users = pools.user_agents, len(members)
         n_agents, n_everywhere = len(agents), len(everywhere)
-        instants = self.instants
+        instants, start = self.instants, self.start
         times = _Times(random)
         by_kind = times.by_kind
         member_ids = [member.id for member in members]
@@ -351,8 +354,14 @@ class _Seeder:
             session.ip = ip
             session.city = None if roll < 0.12 else place.city
             session.country = None if roll < 0.04 else place.country
-            session.created_at = instants[created]
-            session.last_activity_at = instants[last]
+            instant = instants[created]
+            if instant is None:
+                instant = instants[created] = start - created * MINUTE
+            session.created_at = instant
+            instant = instants[last]
+            if instant is None:
+                instant = instants[last] = start - last * MINUTE
+            session.last_activity_at = instant
             session.ended = ended
             session.__class__ = Session  # type: ignore[assignment]
             append(session)
@@ -360,26 +369,12 @@ class _Seeder:
                 progress(done + index + 1, total)
 
 
-class _Instants(dict[int, int]):
-    """The instant ``k`` whole minutes before the start, by ``k``: one int object per minute.
-
-    Sessions share their instants (memory at scale), and small consecutive keys
-    hash without collisions, unlike instants a minute apart.
-    """
-
-    def __init__(self, start: int) -> None:
-        super().__init__()
-        self.start = start
-
-    def __missing__(self, minutes: int) -> int:
-        instant = self[minutes] = self.start - minutes * MINUTE
-        return instant
-
-
 #: The default limits in minutes (both whole): seeded times are whole minutes before the start.
 _INACTIVITY = DEFAULT_SETTINGS.max_inactivity_period // MINUTE
 _REAUTHENTICATION = DEFAULT_SETTINGS.force_reauthentication_after // MINUTE
 _NINETY_DAYS = 90 * 24 * 60
+#: More minutes before the start than any seeded time is (the longest: reauthentication due).
+_LONGEST = _REAUTHENTICATION + _NINETY_DAYS
 
 
 class _Times:
