@@ -440,6 +440,39 @@ def test_seeding_pauses_the_garbage_collector_and_restores_it() -> None:
         gc.enable()
 
 
+def test_seeding_leaves_its_records_old_and_everything_collectable() -> None:
+    """Seeding ends by moving what the collector tracks to its oldest generation (no young
+    pass walks a million records only to find them alive): nothing is frozen, a cycle
+    stays collectable, and a process's own frozen objects stay frozen."""
+    import gc
+    import weakref
+
+    from pytest_logscale.domain.bulk import age
+
+    class Node:
+        pass
+
+    cycle = Node()
+    cycle.self = cycle  # type: ignore[attr-defined]
+    gone = weakref.ref(cycle)
+    del cycle
+    dataset = seed_dataset(SeedOptions(seed=33, sessions=2000))
+    assert gc.get_freeze_count() == 0
+    session = next(iter(dataset.sessions.values()))
+    assert any(o is session for o in gc.get_objects(generation=2))
+    gc.collect()
+    assert gone() is None
+    kept = [Node()]
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        age()
+        assert gc.get_freeze_count() == frozen  # left as the process made it
+    finally:
+        gc.unfreeze()
+    del kept
+
+
 def test_seeded_ipv6_text_is_what_ipaddress_writes() -> None:
     import ipaddress
 
@@ -459,6 +492,76 @@ def test_seeded_ipv6_text_is_what_ipaddress_writes() -> None:
         assert (text is None) == (0 in groups)
 
     agree()
+
+
+def test_a_seeded_session_is_the_session_its_constructor_makes(default: Dataset) -> None:
+    """Seeding fills a SessionDraft and makes it a Session (see seeding/drafts.py): the same
+    object ``Session(...)`` makes, which holds while Session's ``__init__`` only stores."""
+    from dataclasses import astuple, fields
+
+    from pytest_logscale.domain.records import Session
+    from pytest_logscale.seeding.drafts import SessionDraft
+
+    assert not hasattr(Session, "__post_init__")
+    assert SessionDraft.__slots__ == tuple(f.name for f in fields(Session))
+    for seeded in default.sessions.values():
+        made = Session(*astuple(seeded))
+        assert type(seeded) is Session
+        assert seeded == made and hash(seeded) == hash(made) and repr(seeded) == repr(made)
+        with pytest.raises(AttributeError):
+            seeded.ip = "192.0.2.1"  # type: ignore[misc]
+
+
+def test_the_kind_bounds_pick_what_the_kind_rule_picks() -> None:
+    """Seeding finds a session's kind by bisecting bounds derived from ``_kind_at``: the
+    same position for every roll (checked at each bound, beside it and at random)."""
+    import math
+    import random
+    from bisect import bisect
+
+    from pytest_logscale.seeding.generate import _KIND_BOUNDS, _kind_at
+
+    rolls = [0.0, math.nextafter(1.0, 0.0)]
+    for bound in _KIND_BOUNDS:
+        rolls += [math.nextafter(bound, 0.0), bound, math.nextafter(bound, 1.0)]
+    rng = random.Random(5)
+    rolls += [rng.random() for _ in range(100_000)]
+    for roll in rolls:
+        if 0.0 <= roll < 1.0:
+            assert bisect(_KIND_BOUNDS, roll) == _kind_at(roll), roll
+
+
+def test_usernames_go_on_from_each_names_last_serial_as_a_full_search_would() -> None:
+    import random
+
+    from pytest_logscale.seeding.generate import _Usernames
+
+    rng = random.Random(3)
+    names = [("Ann", "Lee"), ("ann", "lee"), ("Bo", "Li"), ("Bo", "Li2"), ("Bo2", "Li")]
+    usernames, taken = _Usernames("example.com"), set[str]()
+    for _ in range(2000):
+        first, last = rng.choice(names)
+        username, serial = f"{first}.{last}@example.com".lower(), 2
+        while username in taken:  # the search without memory, trying every serial from 2
+            username, serial = f"{first}.{last}{serial}@example.com".lower(), serial + 1
+        taken.add(username)
+        assert usernames.username(first, last) == username
+
+
+def test_below_draws_what_randrange_choice_and_randint_draw() -> None:
+    import random
+
+    from pytest_logscale.seeding.generate import _below
+
+    sizes = [1, 2, 3, 4, 7, 8, 9, 48, 80, 120, 300, 86_400, 2**31, 2**31 + 1]
+    ours, theirs = random.Random(11), random.Random(11)
+    below = _below(ours)
+    for n in sizes * 200:
+        items = range(n)
+        assert below(n) == theirs.randrange(n)
+        assert items[below(n)] == theirs.choice(items)
+        assert 1 + below(n) == theirs.randint(1, n)
+    assert ours.random() == theirs.random()  # the same state after
 
 
 # -- the per-process dataset cache -------------------------------------------------------------

@@ -210,10 +210,9 @@ def _by_token(sessions: list[Session]) -> dict[bytes, Credential | Session]:
 def _check_owners(sessions: list[Session], users: Mapping[str, User]) -> None:
     """ValueError naming a session whose user is unknown or of another organization."""
     user_ids = list(map(_USER, sessions))
-    known = {
-        user_id: users[user_id].organization_id for user_id in set(user_ids) if user_id in users
-    }
-    if len(known) == len(set(user_ids)):
+    distinct = set(user_ids)
+    known = {user_id: users[user_id].organization_id for user_id in distinct if user_id in users}
+    if len(known) == len(distinct):
         owners = list(map(known.__getitem__, user_ids))
         if owners == list(map(_ORGANIZATION, sessions)):
             return

@@ -16,6 +16,8 @@ import hashlib
 import ipaddress
 import random
 import re
+import struct
+from bisect import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,12 +25,13 @@ from datetime import datetime, timezone
 from faker import Faker
 from faker.providers.date_time import Provider as DateTimeProvider
 
-from ..domain.bulk import bulk
+from ..domain.bulk import age, bulk
 from ..domain.clock import to_millis
 from ..domain.dataset import Dataset
 from ..domain.ids import random_id, random_ids
 from ..domain.records import Ending, Organization, Role, Session, SessionSettings, User
 from ..domain.status import SessionStatus
+from .drafts import SessionDraft
 from .options import SeedOptions
 
 __all__ = ["DEFAULT_SETTINGS", "Progress", "seed_dataset"]
@@ -94,24 +97,32 @@ def _pools(seed: int, organizations: int) -> _Pools:
 def _public_address(rng: random.Random) -> str:
     if rng.random() >= 0.15:
         rest = rng.getrandbits(24)
-        first = _PUBLIC_OCTETS[int(rng.random() * len(_PUBLIC_OCTETS))]
-        return f"{first}.{rest >> 16}.{(rest >> 8) & 255}.{rest & 255}"
+        first = _PUBLIC_OCTETS_TEXT[int(rng.random() * len(_PUBLIC_OCTETS_TEXT))]
+        return f"{first}.{_OCTETS[rest >> 16]}.{_OCTETS[(rest >> 8) & 255]}.{_OCTETS[rest & 255]}"
     while True:
+        # in 2000::/3, so never multicast (ff00::/8): ipaddress decides what is global
         number = (0x2000 << 112) | rng.getrandbits(125)
         address = ipaddress.IPv6Address(number)
-        if address.is_global and not address.is_multicast:
+        if address.is_global:
             return _ipv6_text(number) or str(address)
+
+
+#: Each byte value's decimal text, and :data:`_PUBLIC_OCTETS`' (IPv4 text without formatting).
+_OCTETS = tuple(str(n) for n in range(256))
+_PUBLIC_OCTETS_TEXT = tuple(str(n) for n in _PUBLIC_OCTETS)
+
+_GROUPS = struct.Struct(">8H").unpack
+_IPV6_FORMAT = ":".join(["%x"] * 8)
 
 
 def _ipv6_text(number: int) -> str | None:
     """An IPv6 address as ``ipaddress`` writes it when none of its groups is zero, else None.
 
     Without a zero group there is nothing to compress: the groups in hexadecimal
-    without leading zeros, joined by colons (five times cheaper than ``str``).
+    without leading zeros, joined by colons (ten times cheaper than ``str``).
     """
-    digits = f"{number:032x}"
-    groups = [digits[i : i + 4].lstrip("0") for i in range(0, 32, 4)]
-    return None if "" in groups else ":".join(groups)
+    groups = _GROUPS(number.to_bytes(16, "big"))
+    return None if 0 in groups else _IPV6_FORMAT % groups
 
 
 def _domain(company: str, index: int, taken: set[str]) -> str:
@@ -126,6 +137,52 @@ def _domain(company: str, index: int, taken: set[str]) -> str:
             serial += 1
     taken.add(domain)
     return domain
+
+
+def _below(rng: random.Random) -> Callable[[int], int]:
+    """``rng.randrange(n)`` for ``n > 0``, as ``rng.choice`` and ``rng.randint`` draw too.
+
+    The draws of :class:`random.Random`'s own ``_randbelow``: as many random bits as
+    ``n`` has, drawn again while out of range (tests hold them equal), without the
+    checks and calls around it. Seeding draws about eight per user.
+    """
+    getrandbits = rng.getrandbits
+
+    def below(n: int) -> int:
+        k = n.bit_length()
+        r = getrandbits(k)
+        while r >= n:
+            r = getrandbits(k)
+        return r
+
+    return below
+
+
+class _Usernames:
+    """An organization's usernames: ``first.last@domain``, else with the first free serial.
+
+    Each name remembers the serial after its last one: the usernames before it are all
+    taken and stay taken, so the search goes on from there (the same usernames as trying
+    every serial from 2, without a search growing with the name's users).
+    """
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
+        self.taken: set[str] = set()
+        self.serials: dict[tuple[str, str], int] = {}
+
+    def username(self, first: str, last: str) -> str:
+        """A new username for this name, lowercased."""
+        taken, domain, serial = self.taken, self.domain, self.serials.get((first, last))
+        if serial is None:
+            username, serial = f"{first}.{last}@{domain}".lower(), 2
+        else:
+            username, serial = f"{first}.{last}{serial}@{domain}".lower(), serial + 1
+        while username in taken:
+            username, serial = f"{first}.{last}{serial}@{domain}".lower(), serial + 1
+        taken.add(username)
+        self.serials[first, last] = serial
+        return username
 
 
 class _Seeder:
@@ -143,14 +200,18 @@ class _Seeder:
         self.organizations: list[Organization] = []
         self.users: list[User] = []
         self.sessions: list[Session] = []
-        self.instants = _Instants(self.start)
+        #: The instant ``k`` whole minutes before the start at ``[k]``, made when first used:
+        #: sessions share them (one int object per minute, memory at scale); a list, since
+        #: at a million sessions a dict's lookups cost several times as much.
+        self.instants: list[int | None] = [None] * (_LONGEST + 1)
+        self.below = _below(self.rng)
 
     def run(self) -> Dataset:
         domains: set[str] = set()
         for index in range(self.options.organizations):
             org = self._organization(index, domains)
             self.organizations.append(org)
-            taken: set[str] = set()
+            taken = _Usernames(org.domain)
             gaps = self._gaps()
             members = [
                 self._user(org, position, taken, gaps) for position in range(self.options.users)
@@ -199,7 +260,7 @@ class _Seeder:
         }
 
     def _user(
-        self, org: Organization, position: int, taken: set[str], gaps: dict[str, set[int]]
+        self, org: Organization, position: int, taken: _Usernames, gaps: dict[str, set[int]]
     ) -> User:
         rng, pools = self.rng, self.pools
         if position == 0:
@@ -208,17 +269,13 @@ class _Seeder:
             role = Role.ADMIN
         else:
             role = Role.MEMBER
-        first, last = rng.choice(pools.first_names), rng.choice(pools.last_names)
-        username, serial = f"{first}.{last}@{org.domain}".lower(), 2
-        while username in taken:
-            username, serial = f"{first}.{last}{serial}@{org.domain}".lower(), serial + 1
-        taken.add(username)
-        home = rng.choice(pools.home_places if rng.random() < 0.4 else pools.places)
-        created = (
-            (org.created_at or self.start)
-            + rng.randrange(0, 300) * DAY
-            + rng.randrange(DAY // SECOND) * SECOND
-        )
+        below = self.below
+        first_names, last_names = pools.first_names, pools.last_names
+        first, last = first_names[below(len(first_names))], last_names[below(len(last_names))]
+        username = taken.username(first, last)
+        homes = pools.home_places if rng.random() < 0.4 else pools.places
+        home = homes[below(len(homes))]
+        created = (org.created_at or self.start) + below(300) * DAY + below(DAY // SECOND) * SECOND
         named = position not in gaps["name"]
         full_name = f"{first} {last}" if named else None
         country_code = None if position in gaps["country"] else home.country_code
@@ -234,14 +291,14 @@ class _Seeder:
             first_name=first if named else None,
             last_name=last if named else None,
             full_name=full_name,
-            phone_number=rng.choice(pools.phones) if rng.random() < 0.6 else None,
+            phone_number=pools.phones[below(len(pools.phones))] if rng.random() < 0.6 else None,
             picture=(
                 f"https://www.gravatar.com/avatar/{hashlib.md5(username.encode()).hexdigest()}"
                 if rng.random() < 0.5
                 else None
             ),
             country_code=country_code,
-            state_code=rng.choice(pools.states) if country_code == "US" else None,
+            state_code=pools.states[below(len(pools.states))] if country_code == "US" else None,
             company=None if position in gaps["company"] else org.name,
         )
 
@@ -254,19 +311,22 @@ class _Seeder:
         """
         rng, pools = self.rng, self.pools
         random = rng.random  # int(random() * n) draws below n: far cheaper than randrange
-        homes = [[_public_address(rng) for _ in range(rng.randint(1, 3))] for _ in members]
-        places = [rng.choice(pools.places) for _ in members]
+        below, everywhere = self.below, pools.places
+        homes = [[_public_address(rng) for _ in range(1 + below(3))] for _ in members]
+        places = [everywhere[below(len(everywhere))] for _ in members]
         count = self.options.sessions
         ids = random_ids(rng, count, 32)
         tokens = random_ids(self.token_rng, count, 40)
         total, step = self.options.total_sessions, max(1000, self.options.total_sessions // 50)
-        agents, everywhere, users = pools.user_agents, pools.places, len(members)
+        agents, users = pools.user_agents, len(members)
         n_agents, n_everywhere = len(agents), len(everywhere)
-        instants = self.instants
+        instants, start = self.instants, self.start
         times = _Times(random)
+        by_kind = times.by_kind
         member_ids = [member.id for member in members]
         org_id, progress, seeded = org.id, self.progress, self.sessions
-        append, done = seeded.append, len(seeded)
+        append: Callable[[object], None] = seeded.append  # type: ignore[assignment]
+        draft, done = object.__new__, len(seeded)
         for index in range(count):
             if index < 3:
                 # The owner, the first admin and the first member each get a current session.
@@ -275,7 +335,7 @@ class _Seeder:
                 ended = None
             else:
                 who = int(random() * users)
-                draw, ended = times.of[_kind(random())]
+                draw, ended = by_kind[bisect(_KIND_BOUNDS, random())]
                 created, last = draw()
             if random() < 0.6:
                 home = homes[who]
@@ -284,45 +344,37 @@ class _Seeder:
                 ip = _public_address(rng)
             place = places[who] if random() < 0.7 else everywhere[int(random() * n_everywhere)]
             roll = random()
-            append(
-                Session(
-                    ids[index],
-                    member_ids[who],
-                    org_id,
-                    tokens[index],
-                    agents[int(random() * n_agents)],
-                    ip,
-                    None if roll < 0.12 else place.city,
-                    None if roll < 0.04 else place.country,
-                    instants[created],
-                    instants[last],
-                    ended,
-                )
-            )
+            # Session(...) with plain stores (see .drafts): the same session at a third the cost
+            session = draft(SessionDraft)
+            session.id = ids[index]
+            session.user_id = member_ids[who]
+            session.organization_id = org_id
+            session.token = tokens[index]
+            session.client_info = agents[int(random() * n_agents)]
+            session.ip = ip
+            session.city = None if roll < 0.12 else place.city
+            session.country = None if roll < 0.04 else place.country
+            instant = instants[created]
+            if instant is None:
+                instant = instants[created] = start - created * MINUTE
+            session.created_at = instant
+            instant = instants[last]
+            if instant is None:
+                instant = instants[last] = start - last * MINUTE
+            session.last_activity_at = instant
+            session.ended = ended
+            session.__class__ = Session  # type: ignore[assignment]
+            append(session)
             if progress is not None and (done + index + 1) % step == 0:
                 progress(done + index + 1, total)
-
-
-class _Instants(dict[int, int]):
-    """The instant ``k`` whole minutes before the start, by ``k``: one int object per minute.
-
-    Sessions share their instants (memory at scale), and small consecutive keys
-    hash without collisions, unlike instants a minute apart.
-    """
-
-    def __init__(self, start: int) -> None:
-        super().__init__()
-        self.start = start
-
-    def __missing__(self, minutes: int) -> int:
-        instant = self[minutes] = self.start - minutes * MINUTE
-        return instant
 
 
 #: The default limits in minutes (both whole): seeded times are whole minutes before the start.
 _INACTIVITY = DEFAULT_SETTINGS.max_inactivity_period // MINUTE
 _REAUTHENTICATION = DEFAULT_SETTINGS.force_reauthentication_after // MINUTE
 _NINETY_DAYS = 90 * 24 * 60
+#: More minutes before the start than any seeded time is (the longest: reauthentication due).
+_LONGEST = _REAUTHENTICATION + _NINETY_DAYS
 
 
 class _Times:
@@ -330,14 +382,18 @@ class _Times:
 
     def __init__(self, random: Callable[[], float]) -> None:
         self.random = random
-        #: Each kind's draw of times, and how a session of it ended.
-        self.of: dict[SessionStatus, tuple[Callable[[], tuple[int, int]], Ending | None]] = {
+        #: Each kind's draw of times and how a session of it ended, by the kind's position
+        #: in :data:`_KINDS` as :func:`_kind_at` gives it (the last: past them, active).
+        of = {
             SessionStatus.ACTIVE: (self.active, None),
             SessionStatus.LOGGED_OUT: (self.ended, Ending.LOGGED_OUT),
             SessionStatus.REVOKED: (self.ended, Ending.REVOKED),
             SessionStatus.INACTIVE: (self.inactive, None),
             SessionStatus.REAUTHENTICATION_DUE: (self.reauthentication_due, None),
         }
+        self.by_kind: list[tuple[Callable[[], tuple[int, int]], Ending | None]] = [
+            of[kind] for kind, _share in _KINDS
+        ] + [of[SessionStatus.ACTIVE]]
 
     def current(self) -> tuple[int, int]:
         """In use right now: the owner's, first admin's and first member's sessions tie."""
@@ -360,7 +416,7 @@ class _Times:
         """Used within the inactivity limit."""
         random = self.random
         created = 10 + int(random() * (_NINETY_DAYS - 10))
-        floor = min(created, _INACTIVITY)
+        floor = created if created < _INACTIVITY else _INACTIVITY  # min(), without its call
         return created, floor - int(random() * (floor + 1))
 
     def ended(self) -> tuple[int, int]:
@@ -370,12 +426,42 @@ class _Times:
         return created, created - int(random() * (created + 1))
 
 
-def _kind(roll: float) -> SessionStatus:
-    for kind, share in _KINDS:
+def _kind_at(roll: float) -> int:
+    """The position in :data:`_KINDS` of the kind a roll in [0, 1) picks (past them: active)."""
+    for position, (_kind, share) in enumerate(_KINDS):
         if roll < share:
-            return kind
+            return position
         roll -= share
-    return SessionStatus.ACTIVE
+    return len(_KINDS)
+
+
+def _kind_bounds() -> list[float]:
+    """The least roll that :func:`_kind_at` puts at each position past the first, or 1.0.
+
+    Subtracting a float rounds monotonically, so :func:`_kind_at` never decreases as
+    the roll grows: ``bisect(bounds, roll)`` is ``_kind_at(roll)`` for every roll in
+    [0, 1), at C speed. Each bound is found by halving over the doubles in [0, 1]
+    (whose bit patterns, read as integers, are in the doubles' order).
+    """
+    bounds = []
+    for position in range(1, len(_KINDS) + 1):
+        low, high = 0, _bits_of(1.0)  # _kind_at(double(high)) >= position stands for 1.0
+        while low < high:
+            middle = (low + high) // 2
+            if _kind_at(_double_of(middle)) >= position:
+                high = middle
+            else:
+                low = middle + 1
+        bounds.append(_double_of(low))
+    return bounds
+
+
+def _bits_of(value: float) -> int:
+    return int.from_bytes(struct.pack(">d", value), "big")
+
+
+def _double_of(bits: int) -> float:
+    return float(struct.unpack(">d", bits.to_bytes(8, "big"))[0])
 
 
 #: Shares of users (past the first three of an organization) without a name, an e-mail,
@@ -392,7 +478,13 @@ _KINDS = (
 )
 
 
+#: Where each kind's rolls begin (see :func:`_kind_bounds`).
+_KIND_BOUNDS = _kind_bounds()
+
+
 def seed_dataset(options: SeedOptions | None = None, progress: Progress | None = None) -> Dataset:
     """Seeded data for the options (the defaults when None); ``progress`` hears how far it got."""
     with bulk():
-        return _Seeder(options or SeedOptions(), progress).run()
+        dataset = _Seeder(options or SeedOptions(), progress).run()
+        age()  # the collector's young passes would walk every record only to find it alive
+    return dataset
