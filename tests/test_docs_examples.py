@@ -11,6 +11,11 @@ import pytest
 # inside one run and dropped after it breaks requests' own type checks in the next.
 import requests  # noqa: F401
 
+# The same for the fake: a run that first imports it (and the records' Role enum) and
+# drops it after leaves the next run comparing roles of two copies of the enum
+# (`member()` found no member when this file ran alone).
+import pytest_logscale.fake  # noqa: F401
+
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 EXAMPLES = sorted((DOCS / "examples").glob("test_*.py"))
 # a python block of the how-to, named by the HTML comment on the line before it
