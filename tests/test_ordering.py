@@ -7,10 +7,18 @@ import random
 from dataclasses import replace
 
 import pytest
-from session_oracle import ORDERS, SORT_KEYS, expected_order
+from session_oracle import ORDERS, SORT_KEYS, expected_order, sort_key
 
 from pytest_logscale import Role, Session, SortBy, User
-from pytest_logscale.domain.ordering import insert, ip_key, order, parts_for
+from pytest_logscale.domain.ordering import (
+    insert,
+    ip_key,
+    key_fields,
+    order,
+    parts_for,
+    places,
+    seats,
+)
 
 USERS = {
     uid: User(uid, "org", name, name.title(), Role.MEMBER, 0)
@@ -187,6 +195,52 @@ def test_order_and_insert_both_follow_the_plain_rules(sort_by: str, direction: s
         for one in sessions:
             insert(built, one, parts, descending)
         assert [s.id for s in built] == expected
+
+
+@pytest.mark.parametrize("sort_by", SORT_KEYS)
+@pytest.mark.parametrize("direction", ORDERS)
+@pytest.mark.parametrize("more", [1, 3, 200])
+def test_places_and_seats_are_where_the_plain_rules_put_sessions(
+    sort_by: str, direction: str, more: int
+) -> None:
+    """A few sessions are placed by bisection, many by one sort: both as the rules say."""
+    rng = random.Random(f"{sort_by}-{direction}-{more}")
+    names = {uid: user.username for uid, user in USERS.items()}
+    parts = parts_for(SortBy(sort_by), USERS)
+    descending = direction == "DESC"
+
+    def precedes(a: Session, b: Session) -> bool:
+        if a.id == b.id:  # a session and itself moved: the keys differ, the id decides nothing
+            b = replace(b, id=b.id + "~")
+        return expected_order([a, b], sort_by, direction, names)[0] == a.id
+
+    for _ in range(5):
+        ordered = order(random_sessions(rng, rng.randint(0, 300)), parts, descending)
+        added = random_sessions(rng, more)
+        # some are sessions of the list moved by a change: the same id, another key
+        chosen = rng.sample(ordered, min(len(ordered), more))
+        for was, now in zip(chosen, random_sessions(rng, len(chosen)), strict=True):
+            moved = replace(now, id=was.id)
+            if sort_key(sort_by, moved, names) != sort_key(sort_by, was, names):
+                added.append(moved)
+        found = places(ordered, added, parts, descending)
+        for one, place in rng.sample(list(zip(added, found, strict=True)), min(len(added), 12)):
+            assert place == sum(precedes(s, one) for s in ordered)
+        wanted = rng.sample(ordered, min(len(ordered), 3))
+        assert seats(ordered, wanted, parts, descending) == [ordered.index(s) for s in wanted]
+
+
+@pytest.mark.parametrize("sort_by", list(SortBy))
+def test_a_key_reads_only_its_fields(sort_by: SortBy) -> None:
+    """Sessions equal in the key's fields are equal in every level of the key."""
+    rng = random.Random(sort_by.value)
+    parts = parts_for(sort_by, USERS)
+    fields = key_fields(sort_by)
+    sessions = random_sessions(rng, 60)
+    for one in sessions:
+        other = rng.choice(sessions)
+        same = replace(other, **{name: getattr(one, name) for name in fields})
+        assert [part(same) for part in parts] == [part(one) for part in parts]
 
 
 def _by_ipaddress(text: str) -> tuple[int, int] | None:

@@ -21,7 +21,7 @@ from .masks import Mask
 from .records import Credential, Organization, Session, SessionSettings, SortBy, User
 from .status import active_until
 
-__all__ = ["Columns", "Dataset", "SearchColumns", "containing", "search_text"]
+__all__ = ["Columns", "Dataset", "SearchColumns", "containing", "same_search_text", "search_text"]
 
 
 #: The fields searchFilter looks in, user's first, in the order :func:`search_text` joins them.
@@ -37,6 +37,14 @@ def search_text(session: Session, user: User) -> str:
     fields = [getattr(user, name) for name in _USER_FIELDS]
     fields += [getattr(session, name) for name in _SESSION_FIELDS]
     return "\n".join(field for field in fields if field).casefold()
+
+
+def same_search_text(session: Session, other: Session) -> bool:
+    """Whether two sessions of one user have the same :func:`search_text`."""
+    return _SEARCHED(session) == _SEARCHED(other)
+
+
+_SEARCHED = attrgetter(*_SESSION_FIELDS)
 
 
 def containing(sessions: list[Session], users: Mapping[str, User], needle: str) -> list[bool]:

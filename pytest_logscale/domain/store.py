@@ -13,12 +13,12 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import compress
-from typing import Any
+from itertools import groupby
+from operator import attrgetter, itemgetter
 
 from . import masks, ordering
 from .clock import Clock
-from .dataset import Dataset, search_text
+from .dataset import Columns, Dataset, same_search_text, search_text
 from .errors import InvalidArgument, NotFound, PermissionDenied, StateReset, Unauthenticated
 from .ids import derived_id, token_digest
 from .records import (
@@ -99,9 +99,34 @@ class Changes:
     now_ms: int = 0
 
 
+#: An organization, a sort key and whether descending: one of the dataset's orders.
+_OrderKey = tuple[str, SortBy, bool]
+
+
+@dataclass(frozen=True, slots=True)
+class _Overlay:
+    """An organization's changed and new sessions laid over its seeded ones in one order.
+
+    ``patched``: seeded sessions that changed but kept their place (no field of the
+    sort key changed), as (position in the seeded order, the session now, whether
+    its search text is the seeded one's); a seeded session that moved is here with
+    None, to be left out at its old place. ``inserts``: new sessions and moved ones,
+    each with how many seeded sessions precede it, in the order. ``version`` is the
+    :attr:`_Changes.version` it was laid out for.
+    """
+
+    version: int
+    patched: list[tuple[int, Session | None, bool]]
+    inserts: list[tuple[int, Session]]
+
+
 @dataclass(slots=True)
 class _Changes:
-    """Everything that happened since the dataset was seeded or loaded."""
+    """Everything that happened since the dataset was seeded or loaded.
+
+    ``version`` moves on at every change of a session; ``overlays`` and ``places``
+    are what queries laid out from the changes (see :class:`_Overlay`), dropped with them.
+    """
 
     sessions: dict[str, Session] = field(default_factory=dict)
     new_by_user: dict[str, list[str]] = field(default_factory=dict)
@@ -109,6 +134,18 @@ class _Changes:
     api_tokens: dict[str, str] = field(default_factory=dict)
     settings: dict[str, SessionSettings] = field(default_factory=dict)
     serial: int = 0
+    version: int = 0
+    overlays: dict[_OrderKey, _Overlay] = field(default_factory=dict)
+    #: Per order, where sessions out of their seeded place go: by id, the values of
+    #: the key's fields the place was found for, and how many seeded sessions precede it.
+    places: dict[_OrderKey, dict[str, tuple[object, int]]] = field(default_factory=dict)
+    #: Per order, the index of changed seeded sessions in the seeded order, by id.
+    seats: dict[_OrderKey, dict[str, int]] = field(default_factory=dict)
+
+    def put(self, session: Session) -> None:
+        """Record a session as it is now."""
+        self.sessions[session.id] = session
+        self.version += 1
 
 
 class Store:
@@ -363,7 +400,7 @@ class Store:
             if status is not SessionStatus.ACTIVE:
                 raise Unauthenticated(_DEAD_SESSION[status])
             if session.last_activity_at != now:
-                self._changes.sessions[session.id] = replace(session, last_activity_at=now)
+                self._changes.put(replace(session, last_activity_at=now))
             return Caller(user, session.id, generation)
 
     def _credential(self, digest: bytes) -> Credential | None:
@@ -401,25 +438,14 @@ class Store:
             self._require(caller, CHANGE_SESSIONS, "list the sessions of the organization")
         needle = (query.search_filter or "").strip().casefold()
         descending = query.order is Order.DESC
-        parts = ordering.parts_for(query.sort_by, self._base.users)
         end = query.skip + query.limit
         with self._lock:
             keep = self._matcher(caller.organization_id, needle, query.only_active)
-            if query.level is Level.USER:
-                mine = [s for s in self.user_sessions(caller.user.id) if keep(s)]
-                matched = ordering.order(mine, parts, descending)
-            else:
-                seeded, mask, extra = self._organization_matches(
-                    caller.organization_id, keep, query, needle
-                )
-                if not extra:
-                    # Only seeded sessions match: count the mask and take the page from it,
-                    # never copying every match (the cost of a page at a million sessions).
-                    if mask is None:
-                        return SessionPage(len(seeded), seeded[query.skip : end])
-                    page = masks.page(seeded, mask, query.skip, query.limit)
-                    return SessionPage(mask.count(1), page)
-                matched = self._merged(seeded, mask, extra, parts, descending)
+            if query.level is Level.ORGANIZATION:
+                return self._organization_page(caller.organization_id, keep, query, needle)
+            parts = ordering.parts_for(query.sort_by, self._base.users)
+            mine = [s for s in self.user_sessions(caller.user.id) if keep(s)]
+            matched = ordering.order(mine, parts, descending)
         return SessionPage(total=len(matched), sessions=matched[query.skip : end])
 
     def _matcher(self, organization_id: str, needle: str, only_active: bool) -> _Keep:
@@ -434,54 +460,155 @@ class Store:
 
         return keep
 
-    def _organization_matches(
+    def _organization_page(
         self, organization_id: str, keep: _Keep, query: SessionQuery, needle: str
-    ) -> tuple[list[Session], masks.Mask | None, list[Session]]:
-        """The seeded sessions in order with the mask of those that match (None: all do),
-        and the changed or new sessions that match."""
-        changed = {
-            s.id: s for s in self._changes.sessions.values() if s.organization_id == organization_id
-        }
-        seeded, mask = self._seeded_matches(organization_id, query, needle, changed)
-        return seeded, mask, [s for s in changed.values() if keep(s)]
+    ) -> SessionPage:
+        """The page of the organization's matching sessions, from the seeded order's columns
+        with the changes laid over them (:class:`_Overlay`); call it holding the lock.
 
-    @staticmethod
-    def _merged(
-        seeded: list[Session],
-        mask: masks.Mask | None,
-        extra: list[Session],
-        parts: tuple[ordering.Part, ...],
-        descending: bool,
-    ) -> list[Session]:
-        matched = list(seeded) if mask is None else list(compress(seeded, mask))
-        if len(extra) * 16 > len(matched):
-            # Many changes (a whole organization revoked, say): one sort beats many insertions.
-            return ordering.order(matched + extra, parts, descending)
-        for session in extra:
-            ordering.insert(matched, session, parts, descending)
-        return matched
-
-    def _seeded_matches(
-        self, organization_id: str, query: SessionQuery, needle: str, changed: Mapping[str, Any]
-    ) -> tuple[list[Session], masks.Mask | None]:
-        """The seeded sessions in order and which of them are unchanged and match
-        (:meth:`_matcher` over columns); None when every one does."""
-        columns = self._base.columns(organization_id, query.sort_by, query.order is Order.DESC)
+        The seeded sessions' filters are masks over the columns (:meth:`_matcher` kept per
+        column); a changed seeded session that kept its place has its byte patched with
+        ``keep``'s answer, and the other changed or new sessions that match are merged in
+        at their places: no list of every match is built, however many changes there are.
+        """
+        descending = query.order is Order.DESC
+        columns = self._base.columns(organization_id, query.sort_by, descending)
+        seeded = columns.sessions
         wanted: list[masks.Mask] = []
         if query.only_active:
             wanted.append(columns.active(self.clock.now_ms(), self.settings(organization_id)))
         if needle:
             wanted.append(columns.containing(needle))
-        if changed:
-            unchanged = bytearray(b"\x01") * len(columns.sessions)
-            for session_id in changed:
-                position = columns.positions.get(session_id)
-                if position is not None:
-                    unchanged[position] = 0
-            wanted.append(bytes(unchanged))
-        if not wanted:
-            return columns.sessions, None
-        return columns.sessions, masks.all_of(wanted)
+        mask = masks.all_of(wanted) if wanted else None
+        overlay = self._overlay(organization_id, query.sort_by, descending, columns)
+        if overlay.patched:
+            mask = self._patched(mask, overlay, keep, columns, organization_id, query, needle)
+        inserts = [(place, s) for place, s in overlay.inserts if keep(s)]
+        total = (len(seeded) if mask is None else mask.count(1)) + len(inserts)
+        if inserts:
+            page = masks.merged_page(seeded, mask, inserts, query.skip, query.limit)
+        elif mask is None:
+            page = seeded[query.skip : query.skip + query.limit]
+        else:
+            # Count the mask and take the page from it, never copying every match
+            # (the cost of a page at a million sessions).
+            page = masks.page(seeded, mask, query.skip, query.limit)
+        if overlay.patched:
+            # a patched byte stands for the session as it is now, not as seeded
+            current = self._changes.sessions
+            page = [current.get(s.id, s) for s in page]
+        return SessionPage(total, page)
+
+    def _patched(
+        self,
+        mask: masks.Mask | None,
+        overlay: _Overlay,
+        keep: _Keep,
+        columns: Columns,
+        organization_id: str,
+        query: SessionQuery,
+        needle: str,
+    ) -> masks.Mask:
+        """``mask`` (None: all match) with the bytes of changed seeded sessions set to
+        ``keep``'s answer for them as they are now.
+
+        A session whose search text did not change reads the search's answer from
+        the columns and is checked for activity alone.
+        """
+        size = len(columns.sessions)
+        patched = bytearray(b"\x01") * size if mask is None else bytearray(mask)
+        found = columns.containing(needle) if needle else None
+        active: _Keep | None = None
+        if query.only_active:
+            active = self._matcher(organization_id, "", True)
+        for position, session, same_text in overlay.patched:
+            if session is None:
+                patched[position] = 0
+            elif found is not None and same_text:
+                patched[position] = found[position] and (active is None or active(session))
+            else:
+                patched[position] = keep(session)
+        return bytes(patched)
+
+    def _overlay(
+        self, organization_id: str, sort_by: SortBy, descending: bool, columns: Columns
+    ) -> _Overlay:
+        """The organization's changes laid over its seeded sessions in this order, laid
+        out again only when a session changed since; call it holding the lock."""
+        changes = self._changes
+        key = (organization_id, sort_by, descending)
+        found = changes.overlays.get(key)
+        if found is not None and found.version == changes.version:
+            return found
+        base = self._base
+        fields = attrgetter(*ordering.key_fields(sort_by))
+        kept: list[tuple[Session, Session]] = []
+        gone: list[Session] = []
+        moved: list[Session] = []
+        for session in changes.sessions.values():
+            if session.organization_id != organization_id:
+                continue
+            was = base.sessions.get(session.id)
+            if was is None:
+                moved.append(session)
+            elif fields(session) == fields(was):
+                kept.append((session, was))
+            else:
+                gone.append(was)
+                moved.append(session)
+        seats = self._seats(key, columns, [was for _, was in kept] + gone)
+        patched: list[tuple[int, Session | None, bool]] = [
+            (seats[was.id], session, same_search_text(session, was)) for session, was in kept
+        ]
+        patched += [(seats[was.id], None, False) for was in gone]
+        patched.sort(key=itemgetter(0))
+        found = _Overlay(changes.version, patched, self._inserts(key, moved, columns))
+        changes.overlays[key] = found
+        return found
+
+    def _seats(self, key: _OrderKey, columns: Columns, seeded: list[Session]) -> dict[str, int]:
+        """The index of each of these seeded sessions in the order of ``key`` (and of
+        those asked before), by bisection for a few, by the columns' index for many."""
+        known = self._changes.seats.setdefault(key, {})
+        lost = [s for s in seeded if s.id not in known]
+        if not lost:
+            return known
+        ordered = columns.sessions
+        if ordering.bisections_pay(len(lost), len(ordered)):
+            _, sort_by, descending = key
+            parts = ordering.parts_for(sort_by, self._base.users)
+            found = ordering.seats(ordered, lost, parts, descending)
+            known.update(zip((s.id for s in lost), found, strict=True))
+        else:
+            positions = columns.positions
+            known.update((s.id, positions[s.id]) for s in lost)
+        return known
+
+    def _inserts(
+        self, key: _OrderKey, moved: list[Session], columns: Columns
+    ) -> list[tuple[int, Session]]:
+        """``moved`` in the order of ``key``, each with how many seeded sessions precede it.
+
+        Places are kept per session and found again only for a session whose key's
+        fields changed since, so a new change costs a bisection or two, not a sort.
+        """
+        _, sort_by, descending = key
+        parts = ordering.parts_for(sort_by, self._base.users)
+        fields = attrgetter(*ordering.key_fields(sort_by))
+        known = self._changes.places.setdefault(key, {})
+        lost = [s for s in moved if (k := known.get(s.id)) is None or k[0] != fields(s)]
+        if lost:
+            found = ordering.places(columns.sessions, lost, parts, descending)
+            for session, place in zip(lost, found, strict=True):
+                known[session.id] = (fields(session), place)
+        placed = sorted(((known[s.id][1], s) for s in moved), key=itemgetter(0))
+        inserts: list[tuple[int, Session]] = []
+        for place, group in groupby(placed, key=itemgetter(0)):
+            together = [s for _, s in group]
+            if len(together) > 1:
+                together = ordering.order(together, parts, descending)
+            inserts += [(place, s) for s in together]
+        return inserts
 
     def find_user(self, caller: Caller, user_id: str) -> User | None:
         """``user(id)``: a user of the caller's organization, else None."""
@@ -567,7 +694,7 @@ class Store:
 
     def _end(self, session: Session, ending: Ending) -> None:
         if session.ended is None:
-            self._changes.sessions[session.id] = replace(session, ended=ending)
+            self._changes.put(replace(session, ended=ending))
 
     @staticmethod
     def _require(caller: Caller, action: str, what: str) -> None:
@@ -607,7 +734,7 @@ class Store:
                 created_at=now,
                 last_activity_at=now,
             )
-            self._changes.sessions[session.id] = session
+            self._changes.put(session)
             self._changes.new_by_user.setdefault(user.id, []).append(session.id)
             self._changes.credentials[token_digest(session.token)] = Credential(user.id, session.id)
             return session
