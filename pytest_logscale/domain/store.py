@@ -141,6 +141,8 @@ class _Changes:
     places: dict[_OrderKey, dict[str, tuple[object, int]]] = field(default_factory=dict)
     #: Per order, the index of changed seeded sessions in the seeded order, by id.
     seats: dict[_OrderKey, dict[str, int]] = field(default_factory=dict)
+    #: The search text of changed and new sessions, by id, with the session it is of.
+    texts: dict[str, tuple[Session, str]] = field(default_factory=dict)
 
     def put(self, session: Session) -> None:
         """Record a session as it is now."""
@@ -440,25 +442,48 @@ class Store:
         descending = query.order is Order.DESC
         end = query.skip + query.limit
         with self._lock:
-            keep = self._matcher(caller.organization_id, needle, query.only_active)
             if query.level is Level.ORGANIZATION:
+                keep = self._matcher(
+                    caller.organization_id, needle, query.only_active, self._changed_text
+                )
                 return self._organization_page(caller.organization_id, keep, query, needle)
+            keep = self._matcher(caller.organization_id, needle, query.only_active)
             parts = ordering.parts_for(query.sort_by, self._base.users)
             mine = [s for s in self.user_sessions(caller.user.id) if keep(s)]
             matched = ordering.order(mine, parts, descending)
         return SessionPage(total=len(matched), sessions=matched[query.skip : end])
 
-    def _matcher(self, organization_id: str, needle: str, only_active: bool) -> _Keep:
+    def _matcher(
+        self,
+        organization_id: str,
+        needle: str,
+        only_active: bool,
+        text: Callable[[Session], str] | None = None,
+    ) -> _Keep:
+        """Whether a session matches the filters now; ``text`` gives its :func:`search_text`."""
         now = self.clock.now_ms()
         settings = self.settings(organization_id)
-        base = self._base
+        if text is None:
+            users = self._base.users
+
+            def text(session: Session) -> str:
+                return search_text(session, users[session.user_id])
 
         def keep(session: Session) -> bool:
             if only_active and active_until(session, settings) < now:
                 return False
-            return not needle or needle in search_text(session, base.users[session.user_id])
+            return not needle or needle in text(session)
 
         return keep
+
+    def _changed_text(self, session: Session) -> str:
+        """:func:`search_text` of a changed or new session, kept while the session is as it is."""
+        texts = self._changes.texts
+        found = texts.get(session.id)
+        if found is None or found[0] is not session:
+            text = search_text(session, self._base.users[session.user_id])
+            found = texts[session.id] = (session, text)
+        return found[1]
 
     def _organization_page(
         self, organization_id: str, keep: _Keep, query: SessionQuery, needle: str
@@ -469,7 +494,7 @@ class Store:
         The seeded sessions' filters are masks over the columns (:meth:`_matcher` kept per
         column); a changed seeded session that kept its place has its byte patched with
         ``keep``'s answer, and the other changed or new sessions that match are merged in
-        at their places: no list of every match is built, however many changes there are.
+        at their places: no list of every match is built or copied.
         """
         descending = query.order is Order.DESC
         columns = self._base.columns(organization_id, query.sort_by, descending)
@@ -479,10 +504,11 @@ class Store:
             wanted.append(columns.active(self.clock.now_ms(), self.settings(organization_id)))
         if needle:
             wanted.append(columns.containing(needle))
-        mask = masks.all_of(wanted) if wanted else None
+        base = masks.all_of(wanted) if wanted else None
         overlay = self._overlay(organization_id, query.sort_by, descending, columns)
+        mask: masks.Mask | masks.Patched | None = base
         if overlay.patched:
-            mask = self._patched(mask, overlay, keep, columns, organization_id, query, needle)
+            mask = self._patched(base, overlay, keep, columns, organization_id, query, needle)
         inserts = [(place, s) for place, s in overlay.inserts if keep(s)]
         total = (len(seeded) if mask is None else mask.count(1)) + len(inserts)
         if inserts:
@@ -508,27 +534,27 @@ class Store:
         organization_id: str,
         query: SessionQuery,
         needle: str,
-    ) -> masks.Mask:
+    ) -> masks.Patched:
         """``mask`` (None: all match) with the bytes of changed seeded sessions set to
         ``keep``'s answer for them as they are now.
 
         A session whose search text did not change reads the search's answer from
         the columns and is checked for activity alone.
         """
-        size = len(columns.sessions)
-        patched = bytearray(b"\x01") * size if mask is None else bytearray(mask)
         found = columns.containing(needle) if needle else None
         active: _Keep | None = None
         if query.only_active:
             active = self._matcher(organization_id, "", True)
-        for position, session, same_text in overlay.patched:
+        values = bytearray(len(overlay.patched))
+        for index, (position, session, same_text) in enumerate(overlay.patched):
             if session is None:
-                patched[position] = 0
-            elif found is not None and same_text:
-                patched[position] = found[position] and (active is None or active(session))
+                continue
+            if found is not None and same_text:
+                values[index] = found[position] and (active is None or active(session))
             else:
-                patched[position] = keep(session)
-        return bytes(patched)
+                values[index] = keep(session)
+        positions = [position for position, _, _ in overlay.patched]
+        return masks.Patched(mask, len(columns.sessions), positions, bytes(values))
 
     def _overlay(
         self, organization_id: str, sort_by: SortBy, descending: bool, columns: Columns
