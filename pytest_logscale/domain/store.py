@@ -10,6 +10,7 @@ test thread can share one store.
 from __future__ import annotations
 
 import threading
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -103,29 +104,36 @@ class Changes:
 _OrderKey = tuple[str, SortBy, bool]
 
 
-@dataclass(frozen=True, slots=True)
 class _Overlay:
     """An organization's changed and new sessions laid over its seeded ones in one order.
 
-    ``patched``: seeded sessions that changed but kept their place (no field of the
-    sort key changed), as (position in the seeded order, the session now, whether
-    its search text is the seeded one's); a seeded session that moved is here with
-    None, to be left out at its old place. ``inserts``: new sessions and moved ones,
-    each with how many seeded sessions precede it, in the order. ``version`` is the
-    :attr:`_Changes.version` it was laid out for.
+    ``seats``, ``now``, ``same``: the seeded sessions that changed, by their index in
+    the seeded order, ascending; each as it is now, or None when it moved (a field of
+    the sort key changed: it is left out at its seeded place and merged in at its new
+    one), and whether its search text is the seeded one's. ``places``, ``moved``: new
+    sessions and moved ones in the order, each with how many seeded sessions precede
+    it; ``where``: those places by id. ``version``: the :attr:`_Changes.version` laid out.
     """
 
-    version: int
-    patched: list[tuple[int, Session | None, bool]]
-    inserts: list[tuple[int, Session]]
+    __slots__ = ("moved", "now", "places", "same", "seats", "version", "where")
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.seats: list[int] = []
+        self.now: list[Session | None] = []
+        self.same: list[bool] = []
+        self.places: list[int] = []
+        self.moved: list[Session] = []
+        self.where: dict[str, int] = {}
 
 
 @dataclass(slots=True)
 class _Changes:
     """Everything that happened since the dataset was seeded or loaded.
 
-    ``version`` moves on at every change of a session; ``overlays`` and ``places``
-    are what queries laid out from the changes (see :class:`_Overlay`), dropped with them.
+    ``log`` holds the id of every change of a session in turn; ``overlays``, ``places``,
+    ``seats`` and ``texts`` are what queries laid out from the changes (see
+    :class:`_Overlay`), dropped with them.
     """
 
     sessions: dict[str, Session] = field(default_factory=dict)
@@ -134,7 +142,7 @@ class _Changes:
     api_tokens: dict[str, str] = field(default_factory=dict)
     settings: dict[str, SessionSettings] = field(default_factory=dict)
     serial: int = 0
-    version: int = 0
+    log: list[str] = field(default_factory=list)
     overlays: dict[_OrderKey, _Overlay] = field(default_factory=dict)
     #: Per order, where sessions out of their seeded place go: by id, the values of
     #: the key's fields the place was found for, and how many seeded sessions precede it.
@@ -144,10 +152,15 @@ class _Changes:
     #: The search text of changed and new sessions, by id, with the session it is of.
     texts: dict[str, tuple[Session, str]] = field(default_factory=dict)
 
+    @property
+    def version(self) -> int:
+        """How many changes of sessions were recorded with :meth:`put`."""
+        return len(self.log)
+
     def put(self, session: Session) -> None:
         """Record a session as it is now."""
         self.sessions[session.id] = session
-        self.version += 1
+        self.log.append(session.id)
 
 
 class Store:
@@ -507,9 +520,11 @@ class Store:
         base = masks.all_of(wanted) if wanted else None
         overlay = self._overlay(organization_id, query.sort_by, descending, columns)
         mask: masks.Mask | masks.Patched | None = base
-        if overlay.patched:
+        if overlay.seats:
             mask = self._patched(base, overlay, keep, columns, organization_id, query, needle)
-        inserts = [(place, s) for place, s in overlay.inserts if keep(s)]
+        inserts = [
+            (place, s) for place, s in zip(overlay.places, overlay.moved, strict=True) if keep(s)
+        ]
         total = (len(seeded) if mask is None else mask.count(1)) + len(inserts)
         if inserts:
             page = masks.merged_page(seeded, mask, inserts, query.skip, query.limit)
@@ -519,7 +534,7 @@ class Store:
             # Count the mask and take the page from it, never copying every match
             # (the cost of a page at a million sessions).
             page = masks.page(seeded, mask, query.skip, query.limit)
-        if overlay.patched:
+        if overlay.seats:
             # a patched byte stands for the session as it is now, not as seeded
             current = self._changes.sessions
             page = [current.get(s.id, s) for s in page]
@@ -545,35 +560,55 @@ class Store:
         active: _Keep | None = None
         if query.only_active:
             active = self._matcher(organization_id, "", True)
-        values = bytearray(len(overlay.patched))
-        for index, (position, session, same_text) in enumerate(overlay.patched):
+        values = bytearray(len(overlay.seats))
+        for index, (position, session, same_text) in enumerate(
+            zip(overlay.seats, overlay.now, overlay.same, strict=True)
+        ):
             if session is None:
                 continue
             if found is not None and same_text:
                 values[index] = found[position] and (active is None or active(session))
             else:
                 values[index] = keep(session)
-        positions = [position for position, _, _ in overlay.patched]
-        return masks.Patched(mask, len(columns.sessions), positions, bytes(values))
+        return masks.Patched(mask, len(columns.sessions), overlay.seats, bytes(values))
 
     def _overlay(
         self, organization_id: str, sort_by: SortBy, descending: bool, columns: Columns
     ) -> _Overlay:
-        """The organization's changes laid over its seeded sessions in this order, laid
-        out again only when a session changed since; call it holding the lock."""
+        """The organization's changes laid over its seeded sessions in this order; call it
+        holding the lock.
+
+        Kept per order and brought up to date at the next query: session by session
+        (a bisection or two each) after a few changes, laid out anew after many.
+        """
         changes = self._changes
         key = (organization_id, sort_by, descending)
-        found = changes.overlays.get(key)
-        if found is not None and found.version == changes.version:
-            return found
+        overlay = changes.overlays.get(key)
+        if overlay is not None and overlay.version == changes.version:
+            return overlay
+        if overlay is None or changes.version - overlay.version > max(
+            16, (len(overlay.seats) + len(overlay.moved)) // 8
+        ):
+            changed = [s for s in changes.sessions.values() if s.organization_id == organization_id]
+            overlay = self._laid_out(key, columns, changed)
+        else:
+            for session_id in dict.fromkeys(changes.log[overlay.version :]):
+                session = changes.sessions[session_id]
+                if session.organization_id == organization_id:
+                    self._update(overlay, key, columns, session)
+        overlay.version = changes.version
+        changes.overlays[key] = overlay
+        return overlay
+
+    def _laid_out(self, key: _OrderKey, columns: Columns, changed: list[Session]) -> _Overlay:
+        """An overlay of these changed and new sessions, laid out at once."""
+        _, sort_by, descending = key
         base = self._base
         fields = attrgetter(*ordering.key_fields(sort_by))
         kept: list[tuple[Session, Session]] = []
         gone: list[Session] = []
         moved: list[Session] = []
-        for session in changes.sessions.values():
-            if session.organization_id != organization_id:
-                continue
+        for session in changed:
             was = base.sessions.get(session.id)
             if was is None:
                 moved.append(session)
@@ -588,9 +623,57 @@ class Store:
         ]
         patched += [(seats[was.id], None, False) for was in gone]
         patched.sort(key=itemgetter(0))
-        found = _Overlay(changes.version, patched, self._inserts(key, moved, columns))
-        changes.overlays[key] = found
-        return found
+        overlay = _Overlay()
+        overlay.seats = [seat for seat, _, _ in patched]
+        overlay.now = [session for _, session, _ in patched]
+        overlay.same = [same_text for _, _, same_text in patched]
+        parts = ordering.parts_for(sort_by, base.users)
+        placed = sorted(
+            zip(self._places(key, columns, moved), moved, strict=True), key=itemgetter(0)
+        )
+        for place, group in groupby(placed, key=itemgetter(0)):
+            together = [s for _, s in group]
+            if len(together) > 1:
+                together = ordering.order(together, parts, descending)
+            overlay.places += [place] * len(together)
+            overlay.moved += together
+            overlay.where.update((s.id, place) for s in together)
+        return overlay
+
+    def _update(
+        self, overlay: _Overlay, key: _OrderKey, columns: Columns, session: Session
+    ) -> None:
+        """Lay a session as it is now over ``overlay`` in place of what it was."""
+        _, sort_by, descending = key
+        place = overlay.where.pop(session.id, None)
+        if place is not None:
+            index = bisect_left(overlay.places, place)
+            while overlay.moved[index].id != session.id:
+                index += 1
+            del overlay.places[index], overlay.moved[index]
+        was = self._base.sessions.get(session.id)
+        if was is not None:
+            seat = self._seats(key, columns, [was])[was.id]
+            index = bisect_left(overlay.seats, seat)
+            if index == len(overlay.seats) or overlay.seats[index] != seat:
+                overlay.seats.insert(index, seat)
+                overlay.now.insert(index, None)
+                overlay.same.insert(index, False)
+            fields = attrgetter(*ordering.key_fields(sort_by))
+            if fields(session) == fields(was):
+                overlay.now[index] = session
+                overlay.same[index] = same_search_text(session, was)
+                return
+            overlay.now[index] = None
+            overlay.same[index] = False
+        place = self._places(key, columns, [session])[0]
+        low = bisect_left(overlay.places, place)
+        high = bisect_right(overlay.places, place, low)
+        parts = ordering.parts_for(sort_by, self._base.users)
+        index = low + ordering.places(overlay.moved[low:high], [session], parts, descending)[0]
+        overlay.places.insert(index, place)
+        overlay.moved.insert(index, session)
+        overlay.where[session.id] = place
 
     def _seats(self, key: _OrderKey, columns: Columns, seeded: list[Session]) -> dict[str, int]:
         """The index of each of these seeded sessions in the order of ``key`` (and of
@@ -610,31 +693,23 @@ class Store:
             known.update((s.id, positions[s.id]) for s in lost)
         return known
 
-    def _inserts(
-        self, key: _OrderKey, moved: list[Session], columns: Columns
-    ) -> list[tuple[int, Session]]:
-        """``moved`` in the order of ``key``, each with how many seeded sessions precede it.
+    def _places(self, key: _OrderKey, columns: Columns, sessions: list[Session]) -> list[int]:
+        """How many seeded sessions precede each of ``sessions`` (none of them seeded
+        records) in the order of ``key``.
 
         Places are kept per session and found again only for a session whose key's
-        fields changed since, so a new change costs a bisection or two, not a sort.
+        fields changed since, so a new change costs a bisection, not a sort.
         """
         _, sort_by, descending = key
-        parts = ordering.parts_for(sort_by, self._base.users)
         fields = attrgetter(*ordering.key_fields(sort_by))
         known = self._changes.places.setdefault(key, {})
-        lost = [s for s in moved if (k := known.get(s.id)) is None or k[0] != fields(s)]
+        lost = [s for s in sessions if (k := known.get(s.id)) is None or k[0] != fields(s)]
         if lost:
+            parts = ordering.parts_for(sort_by, self._base.users)
             found = ordering.places(columns.sessions, lost, parts, descending)
             for session, place in zip(lost, found, strict=True):
                 known[session.id] = (fields(session), place)
-        placed = sorted(((known[s.id][1], s) for s in moved), key=itemgetter(0))
-        inserts: list[tuple[int, Session]] = []
-        for place, group in groupby(placed, key=itemgetter(0)):
-            together = [s for _, s in group]
-            if len(together) > 1:
-                together = ordering.order(together, parts, descending)
-            inserts += [(place, s) for s in together]
-        return inserts
+        return [known[s.id][1] for s in sessions]
 
     def find_user(self, caller: Caller, user_id: str) -> User | None:
         """``user(id)``: a user of the caller's organization, else None."""
