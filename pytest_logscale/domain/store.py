@@ -14,10 +14,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import groupby
+from itertools import groupby, repeat
 from operator import attrgetter, itemgetter
 
 from . import masks, ordering
+from .bulk import bulk
 from .clock import Clock
 from .dataset import Columns, Dataset, same_search_text, search_text
 from .errors import InvalidArgument, NotFound, PermissionDenied, StateReset, Unauthenticated
@@ -602,6 +603,11 @@ class Store:
 
     def _laid_out(self, key: _OrderKey, columns: Columns, changed: list[Session]) -> _Overlay:
         """An overlay of these changed and new sessions, laid out at once."""
+        with bulk():
+            return self._lay_out(key, columns, changed)
+
+    def _lay_out(self, key: _OrderKey, columns: Columns, changed: list[Session]) -> _Overlay:
+        """:meth:`_laid_out` with the collector paused: lists as long as the changes."""
         _, sort_by, descending = key
         base = self._base
         fields = attrgetter(*ordering.key_fields(sort_by))
@@ -617,16 +623,17 @@ class Store:
             else:
                 gone.append(was)
                 moved.append(session)
-        seats = self._seats(key, columns, [was for _, was in kept] + gone)
-        patched: list[tuple[int, Session | None, bool]] = [
-            (seats[was.id], session, same_search_text(session, was)) for session, was in kept
-        ]
-        patched += [(seats[was.id], None, False) for was in gone]
-        patched.sort(key=itemgetter(0))
+        stayed = [session for session, _ in kept]
+        were = [was for _, was in kept] + gone
+        seats = self._seats(key, columns, were)
+        seat_of = list(map(seats.__getitem__, map(_ID, were)))
+        now: list[Session | None] = [*stayed, *repeat(None, len(gone))]
+        same = [*map(same_search_text, stayed, were), *repeat(False, len(gone))]
+        by_seat = sorted(range(len(were)), key=seat_of.__getitem__)
         overlay = _Overlay()
-        overlay.seats = [seat for seat, _, _ in patched]
-        overlay.now = [session for _, session, _ in patched]
-        overlay.same = [same_text for _, _, same_text in patched]
+        overlay.seats = list(map(seat_of.__getitem__, by_seat))
+        overlay.now = list(map(now.__getitem__, by_seat))
+        overlay.same = list(map(same.__getitem__, by_seat))
         parts = ordering.parts_for(sort_by, base.users)
         placed = sorted(
             zip(self._places(key, columns, moved), moved, strict=True), key=itemgetter(0)
@@ -683,7 +690,8 @@ class Store:
         if not lost:
             return known
         ordered = columns.sessions
-        if ordering.bisections_pay(len(lost), len(ordered)):
+        # the columns' index by id costs about a quarter of a sort, and is kept with them
+        if ordering.bisections_pay(4 * len(lost), len(ordered)):
             _, sort_by, descending = key
             parts = ordering.parts_for(sort_by, self._base.users)
             found = ordering.seats(ordered, lost, parts, descending)
@@ -856,6 +864,7 @@ class Store:
 
 
 _Keep = Callable[[Session], bool]
+_ID = attrgetter("id")
 
 _DEAD_SESSION = {
     SessionStatus.LOGGED_OUT: "This session has been logged out: log in again for a new token.",
