@@ -2,7 +2,9 @@
 
 A million matches as bytes take a megabyte (a list of booleans takes eight),
 combine as big integers and count and find at C speed: what a deep page over
-a large organization needs.
+a large organization needs. :class:`Patched` reads as a mask with a few bytes
+set otherwise (changed sessions) without being built; :func:`merged_page`
+pages with more items (new sessions) put among the masked ones.
 """
 
 from __future__ import annotations

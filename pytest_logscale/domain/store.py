@@ -3,8 +3,10 @@
 The seeded :class:`~pytest_logscale.dataset.Dataset` is never changed: the
 store keeps its changes (touched, ended or new sessions, new tokens, new
 settings) beside it, so :meth:`Store.reset` costs the same however large the
-data is. Every public method takes the store's lock, so server threads and the
-test thread can share one store.
+data is. A query lays the changes over the dataset's ordered columns (see
+:class:`_Overlay`): a few changes cost a query about what they cost to lay
+over, never a copy of every match. Every public method takes the store's lock,
+so server threads and the test thread can share one store.
 """
 
 from __future__ import annotations
