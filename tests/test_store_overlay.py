@@ -95,6 +95,18 @@ def check(store: Store, caller: Caller, rng: random.Random, queries: int) -> Non
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_answers_after_random_changes_are_a_fresh_stores_and_the_rules(seed: int) -> None:
+    random_run(seed)
+
+
+def test_answers_are_the_same_when_few_changes_are_logged(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overlays that fall behind the kept log of changes are laid out anew."""
+    import pytest_logscale.domain.store as store_module
+
+    monkeypatch.setattr(store_module, "_LOG_MOST", 5)
+    random_run(4)
+
+
+def random_run(seed: int) -> None:
     rng = random.Random(seed)
     store = Store(cached_dataset(OPTIONS))
     owner = next(u for u in store.users(role=Role.OWNER))

@@ -134,9 +134,10 @@ class _Overlay:
 class _Changes:
     """Everything that happened since the dataset was seeded or loaded.
 
-    ``log`` holds the id of every change of a session in turn; ``overlays``, ``places``,
-    ``seats`` and ``texts`` are what queries laid out from the changes (see
-    :class:`_Overlay`), dropped with them.
+    ``log`` holds the id of every change of a session in turn, the last
+    :data:`_LOG_MOST` at most (``logged`` were dropped before them); ``overlays``,
+    ``places``, ``seats`` and ``texts`` are what queries laid out from the changes
+    (see :class:`_Overlay`), dropped with them.
     """
 
     sessions: dict[str, Session] = field(default_factory=dict)
@@ -146,6 +147,7 @@ class _Changes:
     settings: dict[str, SessionSettings] = field(default_factory=dict)
     serial: int = 0
     log: list[str] = field(default_factory=list)
+    logged: int = 0
     overlays: dict[_OrderKey, _Overlay] = field(default_factory=dict)
     #: Per order, where sessions out of their seeded place go: by id, the values of
     #: the key's fields the place was found for, and how many seeded sessions precede it.
@@ -158,12 +160,21 @@ class _Changes:
     @property
     def version(self) -> int:
         """How many changes of sessions were recorded with :meth:`put`."""
-        return len(self.log)
+        return self.logged + len(self.log)
 
     def put(self, session: Session) -> None:
         """Record a session as it is now."""
         self.sessions[session.id] = session
+        if len(self.log) >= _LOG_MOST:
+            self.logged += len(self.log)
+            self.log.clear()
         self.log.append(session.id)
+
+    def since(self, version: int) -> list[str] | None:
+        """The ids changed since ``version``, in turn; None when they are no longer logged."""
+        if version < self.logged:
+            return None
+        return self.log[version - self.logged :]
 
 
 class Store:
@@ -589,13 +600,16 @@ class Store:
         overlay = changes.overlays.get(key)
         if overlay is not None and overlay.version == changes.version:
             return overlay
-        if overlay is None or changes.version - overlay.version > max(
-            16, (len(overlay.seats) + len(overlay.moved)) // 8
+        since = None if overlay is None else changes.since(overlay.version)
+        if (
+            overlay is None
+            or since is None
+            or len(since) > max(16, (len(overlay.seats) + len(overlay.moved)) // 8)
         ):
             changed = [s for s in changes.sessions.values() if s.organization_id == organization_id]
             overlay = self._laid_out(key, columns, changed)
         else:
-            for session_id in dict.fromkeys(changes.log[overlay.version :]):
+            for session_id in dict.fromkeys(since):
                 session = changes.sessions[session_id]
                 if session.organization_id == organization_id:
                     self._update(overlay, key, columns, session)
@@ -866,6 +880,9 @@ class Store:
 
 
 _Keep = Callable[[Session], bool]
+
+#: How many ids of changed sessions :class:`_Changes` keeps for overlays to catch up with.
+_LOG_MOST = 1 << 16
 _ID = attrgetter("id")
 
 _DEAD_SESSION = {
