@@ -28,6 +28,7 @@ from pytest_logscale import (
 )
 from pytest_logscale.domain.clock import Clock
 from pytest_logscale.domain.dataset import Dataset, search_text
+from pytest_logscale.domain.store import Changes
 from pytest_logscale.fake import cached_dataset
 
 OPTIONS = SeedOptions(seed=11, organizations=2, users=30, sessions=1_200)
@@ -207,3 +208,29 @@ def test_a_query_between_changes_sees_each_change() -> None:
         store.revoke(caller, session.id, RevocationType.SESSION)
         assert session.id not in [s.id for s in store.query_sessions(caller, query).sessions]
         assert store.query_sessions(caller, query).total == plain_answer(store, caller, query)[0]
+
+
+def test_seeded_sessions_loaded_with_other_fields_answer_as_fresh_ones() -> None:
+    """A state file may change what a seeded session's search reads or its sort keys."""
+    rng = random.Random(13)
+    dataset = cached_dataset(OPTIONS)
+    owner = next(u for u in dataset.users.values() if u.role is Role.OWNER)
+    caller = Caller(owner)
+    seeded = dataset.org_sessions[owner.organization_id]
+    changed = []
+    for index, session in enumerate(rng.sample(seeded, 60)):
+        country, city = rng.choice(PLACES)
+        fields: dict[str, object] = {
+            "ip": rng.choice(IPS),
+            "client_info": rng.choice(CLIENTS),
+            "country": country,
+            "city": city,
+            "last_activity_at": session.last_activity_at,
+        }
+        # some keep every searched field, some one sort key only
+        if index % 3 == 0:
+            fields = {"ended": None, "last_activity_at": dataset.start_ms - index}
+        changed.append(replace(session, **fields))  # type: ignore[arg-type]
+    store = Store(dataset)
+    store.import_changes(dataset, Changes(sessions=tuple(changed), now_ms=dataset.start_ms))
+    check(store, caller, rng, 60)
