@@ -16,8 +16,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import groupby, repeat
-from operator import attrgetter, itemgetter
+from itertools import compress, groupby, repeat
+from operator import attrgetter, ge, is_not, itemgetter, not_
 
 from . import masks, ordering
 from .bulk import bulk
@@ -535,7 +535,7 @@ class Store:
         overlay = self._overlay(organization_id, query.sort_by, descending, columns)
         mask: masks.Mask | masks.Patched | None = base
         if overlay.seats:
-            mask = self._patched(base, overlay, keep, columns, organization_id, query, needle)
+            mask = self._patched(base, overlay, columns, organization_id, query, needle)
         inserts = [
             (place, s) for place, s in zip(overlay.places, overlay.moved, strict=True) if keep(s)
         ]
@@ -558,33 +558,34 @@ class Store:
         self,
         mask: masks.Mask | None,
         overlay: _Overlay,
-        keep: _Keep,
         columns: Columns,
         organization_id: str,
         query: SessionQuery,
         needle: str,
     ) -> masks.Patched:
         """``mask`` (None: all match) with the bytes of changed seeded sessions set to
-        ``keep``'s answer for them as they are now.
+        whether they match as they are now: :meth:`_matcher`'s two tests, row by row
+        at C speed where they can be.
 
-        A session whose search text did not change reads the search's answer from
-        the columns and is checked for activity alone.
+        Activity is :func:`active_until` against the clock; the search reads the
+        columns' answer for a session whose search text did not change, and the
+        session's text for the others.
         """
-        found = columns.containing(needle) if needle else None
-        active: _Keep | None = None
+        seats, now = overlay.seats, overlay.now
         if query.only_active:
-            active = self._matcher(organization_id, "", True)
-        values = bytearray(len(overlay.seats))
-        for index, (position, session, same_text) in enumerate(
-            zip(overlay.seats, overlay.now, overlay.same, strict=True)
-        ):
-            if session is None:
-                continue
-            if found is not None and same_text:
-                values[index] = found[position] and (active is None or active(session))
-            else:
-                values[index] = keep(session)
-        return masks.Patched(mask, len(columns.sessions), overlay.seats, bytes(values))
+            settings = self.settings(organization_id)
+            until = map(_active_until, now, repeat(settings))
+            values = bytes(map(ge, until, repeat(self.clock.now_ms())))
+        else:
+            values = bytes(map(is_not, now, repeat(None)))
+        if needle:
+            found = columns.containing(needle)
+            searched = bytearray(map(found.__getitem__, seats))
+            for index in compress(range(len(seats)), map(not_, overlay.same)):
+                session = now[index]
+                searched[index] = session is not None and needle in self._changed_text(session)
+            values = masks.all_of([values, bytes(searched)])
+        return masks.Patched(mask, len(columns.sessions), seats, values)
 
     def _overlay(
         self, organization_id: str, sort_by: SortBy, descending: bool, columns: Columns
@@ -880,6 +881,14 @@ class Store:
 
 
 _Keep = Callable[[Session], bool]
+
+
+def _active_until(session: Session | None, settings: SessionSettings) -> float:
+    """:func:`active_until`, minus infinity for no session."""
+    return -_INFINITY if session is None else active_until(session, settings)
+
+
+_INFINITY = float("inf")
 
 #: How many ids of changed sessions :class:`_Changes` keeps for overlays to catch up with.
 _LOG_MOST = 1 << 16
