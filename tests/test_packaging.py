@@ -96,3 +96,19 @@ def test_a_subscription_is_refused_by_validation_on_every_graphql_core(
     assert [e["message"] for e in answer.json()["errors"]] == [
         "The subscription operation is not supported by the schema."
     ]
+
+
+def test_every_package_of_the_source_tree_is_shipped() -> None:
+    # setuptools ships only the packages pyproject.toml lists: one left out installs fine
+    # in editable mode and fails on import from a wheel (the codegen session caught one)
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 and later
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "pytest_logscale").rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert found == listed
