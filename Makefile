@@ -57,7 +57,7 @@ test: lint clients
 serve: $(RUNTIME)
 	$(BIN)/pytest-logscale serve
 
-# `make bench` runs every benchmark (about two minutes); `make bench BENCH="--quick query"` one.
+# `make bench` runs every benchmark (about seven minutes: per-test is four of them); `make bench BENCH="--quick query"` one.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py $(BENCH)
 
