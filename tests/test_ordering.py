@@ -11,7 +11,6 @@ from session_oracle import ORDERS, SORT_KEYS, expected_order, sort_key
 
 from pytest_logscale import Role, Session, SortBy, User
 from pytest_logscale.domain.ordering import (
-    insert,
     ip_key,
     key_fields,
     order,
@@ -182,7 +181,9 @@ def random_sessions(rng: random.Random, count: int) -> list[Session]:
 
 @pytest.mark.parametrize("sort_by", SORT_KEYS)
 @pytest.mark.parametrize("direction", ORDERS)
-def test_order_and_insert_both_follow_the_plain_rules(sort_by: str, direction: str) -> None:
+def test_order_and_placing_one_by_one_both_follow_the_plain_rules(
+    sort_by: str, direction: str
+) -> None:
     rng = random.Random(f"{sort_by}-{direction}")
     names = {uid: user.username for uid, user in USERS.items()}
     parts = parts_for(SortBy(sort_by), USERS)
@@ -193,7 +194,7 @@ def test_order_and_insert_both_follow_the_plain_rules(sort_by: str, direction: s
         assert [s.id for s in order(sessions, parts, descending)] == expected
         built: list[Session] = []
         for one in sessions:
-            insert(built, one, parts, descending)
+            built.insert(places(built, [one], parts, descending)[0], one)  # by bisection
         assert [s.id for s in built] == expected
 
 

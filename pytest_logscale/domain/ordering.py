@@ -1,12 +1,12 @@
 """How sessions are ordered: the six sort keys, nulls last both ways, ties by id ascending.
 
 Two ways to apply one order: :func:`order` sorts a whole list in stable passes
-(fast for many sessions), :func:`insert` places one more session into an
-ordered list by binary search (fast for a few changed sessions). Both follow
-the same rule; tests check that they agree. :func:`places` says where sessions
-would go in an ordered list without changing it, by either way, and
-:func:`key_fields` names the fields a key reads (a session that changed none
-of them keeps its place).
+(fast for many sessions), and a binary search finds where one session goes in
+an ordered list (fast for a few changed sessions). Both follow the same rule;
+tests check that they agree. :func:`places` says where sessions would go in an
+ordered list without changing it, by either way; :func:`seats` where sessions
+already in it are; and :func:`key_fields` names the fields a key reads (a
+session that changed none of them keeps its place).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from .records import Session, SortBy, User
 __all__ = [
     "Part",
     "bisections_pay",
-    "insert",
     "ip_key",
     "key_fields",
     "order",
@@ -142,10 +141,6 @@ def order(sessions: list[Session], parts: tuple[Part, ...], descending: bool) ->
 _ID = attrgetter("id")
 
 
-def _precedes(a: Session, b: Session, parts: tuple[Part, ...], descending: bool) -> bool:
-    return _before([part(a) for part in parts], a.id, b, parts, descending)
-
-
 def _before(
     values: list[Any], session_id: str, b: Session, parts: tuple[Part, ...], descending: bool
 ) -> bool:
@@ -194,13 +189,6 @@ def seats(
     """The index in ``ordered`` (already in this order) of each of ``sessions``, which are in
     it, by bisection: for a few (see :func:`bisections_pay`); many read an index by id."""
     return [_place(ordered, s, parts, descending) - 1 for s in sessions]
-
-
-def insert(
-    ordered: list[Session], session: Session, parts: tuple[Part, ...], descending: bool
-) -> None:
-    """Put ``session`` into ``ordered`` (already in this order) where it belongs."""
-    ordered.insert(_place(ordered, session, parts, descending), session)
 
 
 def places(
