@@ -22,7 +22,9 @@ def lint(tree: Path) -> subprocess.CompletedProcess[str]:
     """``lint-imports`` with the project's contracts over the package copy in ``tree``."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--no-logo", str(ROOT / "pyproject.toml")],
+        # --config, not a positional file: import-linter 2.15, the newest for Python 3.10,
+        # refuses a positional one (and the project's range starts at 2.1)
+        [str(LINT_IMPORTS), "--no-cache", "--no-logo", "--config", str(ROOT / "pyproject.toml")],
         cwd=tree,
         env=env,
         capture_output=True,
