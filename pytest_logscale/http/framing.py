@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
 
 __all__ = ["ChunkedBody", "ClientGone", "FramingError", "RequestHead", "body_length", "read_head"]
 
@@ -22,6 +22,8 @@ _REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e\x80-\xff]+) HTTP/(
 # A value may hold any byte but NUL, CR and LF: RFC 9110 (5.5) lets other control characters
 # through "for robustness", and the application answers them (a token with one is unknown).
 _FIELD_LINE = re.compile(rb"(" + _TCHAR + rb"+):[ \t]*([^\x00\r\n]*?)[ \t]*")
+# Which lines _FIELD_LINE takes, without splitting them (_split does that for all at once).
+_FIELD_SHAPE = re.compile(rb"" + _TCHAR + rb"+:[^\x00\r\n]*")
 _QUOTED = rb'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"'
 _CHUNK_EXTENSION = (
     rb"(?:[ \t]*;[ \t]*" + _TCHAR + rb"+(?:[ \t]*=[ \t]*(?:" + _TCHAR + rb"+|" + _QUOTED + rb"))?)"
@@ -52,15 +54,25 @@ class RequestHead:
     target: str
     version: tuple[int, int]
     fields: tuple[tuple[str, str], ...]
+    #: The values of each field by its name in lower case, in order (made from ``fields``).
+    named: dict[str, list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        named: dict[str, list[str]] = {}
+        for key, value in self.fields:
+            named.setdefault(key.lower(), []).append(value)
+        object.__setattr__(self, "named", named)
 
     def values(self, name: str) -> list[str]:
         """Every value of a field (names match ignoring case), in order."""
-        wanted = name.lower()
-        return [value for key, value in self.fields if key.lower() == wanted]
+        return list(self.named.get(name.lower(), ()))
 
     def tokens(self, name: str) -> list[str]:
         """The comma-separated tokens of a field given any number of times, lower case."""
-        joined = ",".join(self.values(name))
+        found = self.named.get(name.lower())
+        if found is None:
+            return []
+        joined = ",".join(found)
         return [t.strip().lower() for t in joined.split(",") if t.strip()]
 
 
@@ -99,24 +111,43 @@ def read_head(readline: Callable[[int], bytes], max_bytes: int, max_fields: int)
         raise FramingError(
             505, f"HTTP/{version[0]}.{version[1]} is not supported: this server speaks HTTP/1.1."
         )
-    fields: list[tuple[str, str]] = []
+    lines: list[bytes] = []
     room = max_bytes
-    while True:
-        raw = _line(readline, room)
-        if raw is None or (len(fields) >= max_fields and raw):
-            raise FramingError(
-                431,
-                f"The header fields are larger than {max_bytes} bytes or more than {max_fields}.",
-            )
-        if not raw:
-            break
-        room -= len(raw) + 2
-        fields.append(_field(raw))
+    while True:  # _line and _field inlined: this runs for every field of every request
+        raw = readline(room + 1)
+        if raw.endswith(b"\n"):
+            raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+            if not raw:
+                break
+            if len(lines) < max_fields:
+                if _FIELD_SHAPE.fullmatch(raw) is None:
+                    _refuse_field(raw)
+                room -= len(raw) + 2
+                lines.append(raw)
+                continue
+        elif len(raw) <= room:
+            raise ClientGone()
+        raise FramingError(
+            431,
+            f"The header fields are larger than {max_bytes} bytes or more than {max_fields}.",
+        )
     head = RequestHead(
-        request[1].decode("ascii"), request[2].decode("latin-1"), version, tuple(fields)
+        request[1].decode("ascii"), request[2].decode("latin-1"), version, _split(lines)
     )
     _check_host(head)
     return head
+
+
+def _split(lines: list[bytes]) -> tuple[tuple[str, str], ...]:
+    """Field lines _FIELD_SHAPE took, as _FIELD_LINE splits them: the name is what comes before
+    the first colon (a name has none), the value the rest without spaces and tabs around it."""
+    if not lines:
+        return ()
+    text = b"\n".join(lines).decode("latin-1")  # one decode for all (names are ASCII)
+    return tuple(
+        (name, value.strip(" \t"))
+        for name, _, value in (line.partition(":") for line in text.split("\n"))
+    )
 
 
 def _check_host(head: RequestHead) -> None:
@@ -129,17 +160,22 @@ def _check_host(head: RequestHead) -> None:
 
 
 def _field(raw: bytes) -> tuple[str, str]:
-    if raw[:1] in (b" ", b"\t"):
-        raise FramingError(400, "A header line starts with white space (obsolete line folding).")
     field = _FIELD_LINE.fullmatch(raw)
     if field is None:
-        shown = raw[:40].decode("latin-1")
-        raise FramingError(
-            400,
-            f"The header line {shown!r} is not 'Name: value' "
-            "(no white space before the colon, no NUL, CR or LF).",
-        )
+        _refuse_field(raw)
     return field[1].decode("ascii"), field[2].decode("latin-1")
+
+
+def _refuse_field(raw: bytes) -> NoReturn:
+    """Say what is wrong with a header or trailer line that is not ``Name: value``."""
+    if raw[:1] in (b" ", b"\t"):
+        raise FramingError(400, "A header line starts with white space (obsolete line folding).")
+    shown = raw[:40].decode("latin-1")
+    raise FramingError(
+        400,
+        f"The header line {shown!r} is not 'Name: value' "
+        "(no white space before the colon, no NUL, CR or LF).",
+    )
 
 
 def body_length(head: RequestHead) -> int | None:

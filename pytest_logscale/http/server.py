@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import errno
-import http.client
 import json
 import logging
 import queue
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any, final
+from urllib.parse import unquote, urlsplit
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
@@ -89,6 +89,7 @@ class _Handler(WSGIRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _WSGIServer
     _server_name: str
+    _head: RequestHead  # the request being answered
 
     def setup(self) -> None:
         super().setup()
@@ -115,18 +116,63 @@ class _Handler(WSGIRequestHandler):
 
     def _adopt(self, head: RequestHead) -> None:
         """Take the head as the standard library's parser would have given it to Werkzeug."""
+        self._head = head
         self.command, self.path = head.method, head.target
         self.request_version = "HTTP/{}.{}".format(*head.version)
         self.requestline = f"{head.method} {head.target} {self.request_version}"
-        headers = http.client.HTTPMessage()
-        for name, value in head.fields:
-            headers[name] = value  # appends: a repeated field stays repeated
-        self.headers = headers
         connection = head.tokens("Connection")  # "TE, close" closes too
         if head.version >= (1, 1):
             self.close_connection = "close" in connection
         else:
             self.close_connection = "keep-alive" not in connection
+
+    def make_environ(self) -> dict[str, Any]:
+        """The environ Werkzeug's handler makes, key for key, built from the checked head.
+
+        Werkzeug's own reads the fields through the standard library's email parser,
+        a third of what a request costs the server before the app runs; the values are
+        the same (tests/test_server_environ.py holds them to Werkzeug's). A chunked
+        body is :meth:`_answer`'s to frame.
+        """
+        head, server = self._head, self.server
+        url = urlsplit(head.target)
+        # a path starting with // has no scheme but is split as if its first segment were a host
+        path = f"/{url.netloc}{url.path}" if not url.scheme and url.netloc else url.path
+        target = _wsgi_text(head.target)
+        environ: dict[str, Any] = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": self.rfile,
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": server.multithread,
+            "wsgi.multiprocess": server.multiprocess,
+            "wsgi.run_once": False,
+            "werkzeug.socket": self.connection,
+            "SERVER_SOFTWARE": server._server_version,
+            "REQUEST_METHOD": head.method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": _wsgi_text(unquote(path)),
+            "QUERY_STRING": _wsgi_text(url.query),
+            "REQUEST_URI": target,
+            "RAW_URI": target,
+            "REMOTE_ADDR": self.client_address[0],
+            "REMOTE_PORT": self.client_address[1],
+            "SERVER_NAME": server.server_address[0],
+            "SERVER_PORT": str(server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+        }
+        for name, value in head.fields:
+            if "_" in name:  # X_Y would pass for X-Y: Werkzeug drops such fields
+                continue
+            key = name.upper().replace("-", "_")
+            if key != "CONTENT_TYPE" and key != "CONTENT_LENGTH":
+                key = "HTTP_" + key
+                if key in environ:
+                    value = f"{environ[key]},{value}"
+            environ[key] = value
+        if url.scheme and url.netloc:  # an absolute target names the host (RFC 9112, 3.2.2)
+            environ["HTTP_HOST"] = url.netloc
+        return environ
 
     def _answer(self, head: RequestHead, length: int | None) -> None:
         """Run the app on the request; ``length`` None means a chunked body.
@@ -137,7 +183,7 @@ class _Handler(WSGIRequestHandler):
         """
         self.environ = environ = self.make_environ()
         stream: Any = self.rfile
-        if "100-continue" in head.tokens("Expect"):
+        if "expect" in head.named and "100-continue" in head.tokens("Expect"):
             stream = _Continue(self.rfile, self.wfile)
         body: _CountingInput | ChunkedBody
         if length is None:
@@ -224,6 +270,11 @@ class _Handler(WSGIRequestHandler):
 
 
 _dates: list[tuple[int, str]] = [(-1, "")]  # the last second formatted, and its text
+
+
+def _wsgi_text(text: str) -> str:
+    """A string as WSGI carries it: its UTF-8 bytes, one character each (as Werkzeug does)."""
+    return text.encode().decode("latin-1")
 
 
 def _clock_date() -> str:
@@ -390,6 +441,10 @@ class _WSGIServer(ThreadedWSGIServer):
         self._lead: queue.SimpleQueue[bool] = queue.SimpleQueue()  # True: lead; False: end
         self._stopping = False
         self._backoff = 0.0  # seconds the leader last waited for descriptors to free up
+        # the leader's (one thread at a time): made once, not for every connection
+        self._selector = _Selector()
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
+        self._selector.register(self.socket, selectors.EVENT_READ)
 
     def serve_until_woken(self) -> None:
         """Lead first, then take turns with the other threads until :meth:`wake`."""
@@ -416,38 +471,36 @@ class _WSGIServer(ThreadedWSGIServer):
         to half a second, doubling from 10 ms, before it tries again, instead
         of spinning. Connections over ``max_connections`` are turned away.
         """
-        with _Selector() as selector:  # the leader's alone: one at a time
-            selector.register(self._wake_read, selectors.EVENT_READ)
-            selector.register(self.socket, selectors.EVENT_READ)
-            listening = True
-            while True:
-                ready = selector.select(None if listening else self._backoff)
-                if any(key.fileobj is self._wake_read for key, _ in ready):
-                    return None
-                if not listening:  # waited out: listen again
-                    selector.register(self.socket, selectors.EVENT_READ)
-                    listening = True
-                    continue
-                try:
-                    request, client_address = self.get_request()
-                except OSError as error:
-                    if error.errno in _OUT_OF_DESCRIPTORS:
-                        if not self._backoff:
-                            log.warning("pytest-logscale: out of descriptors: %s", error.strerror)
-                        selector.unregister(self.socket)
-                        listening = False
-                        self._backoff = min(max(self._backoff * 2, 0.01), 0.5)
-                    continue  # or gone before it was accepted
-                self._backoff = 0.0
-                with self._lock:
-                    over = len(self._connections) >= self.options.max_connections
-                    if not self._stopping and not over:
-                        self._connections.add(request)
-                        return request, client_address
-                if not over:
-                    self.shutdown_request(request)
-                    return None
-                _turn_away(request, self.options.max_connections)
+        selector = self._selector  # the leader's alone: one at a time
+        listening = True
+        while True:
+            ready = selector.select(None if listening else self._backoff)
+            if any(key.fileobj is self._wake_read for key, _ in ready):
+                return None
+            if not listening:  # waited out: listen again
+                selector.register(self.socket, selectors.EVENT_READ)
+                listening = True
+                continue
+            try:
+                request, client_address = self.get_request()
+            except OSError as error:
+                if error.errno in _OUT_OF_DESCRIPTORS:
+                    if not self._backoff:
+                        log.warning("pytest-logscale: out of descriptors: %s", error.strerror)
+                    selector.unregister(self.socket)
+                    listening = False
+                    self._backoff = min(max(self._backoff * 2, 0.01), 0.5)
+                continue  # or gone before it was accepted
+            self._backoff = 0.0
+            with self._lock:
+                over = len(self._connections) >= self.options.max_connections
+                if not self._stopping and not over:
+                    self._connections.add(request)
+                    return request, client_address
+            if not over:
+                self.shutdown_request(request)
+                return None
+            _turn_away(request, self.options.max_connections)
 
     def _pass_lead(self) -> bool:
         """Hand the lead on; False when no thread could take it (this one keeps it)."""
@@ -523,6 +576,7 @@ class _WSGIServer(ThreadedWSGIServer):
     def release(self) -> None:
         """Close the listening socket and the wake-up pair."""
         self.server_close()
+        self._selector.close()
         self._wake_read.close()
         self._wake_write.close()
 
