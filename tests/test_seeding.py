@@ -311,6 +311,11 @@ def test_an_anchor_seeds_the_same_data_shifted_to_it(default: Dataset) -> None:
         ("2026-11-30T00:53:20Z", 1_796_000_000_000),
         ("2026-11-30T01:53:20.000+01:00", 1_796_000_000_000),
         (datetime(2026, 11, 30, 0, 53, 20, tzinfo=timezone.utc), 1_796_000_000_000),
+        # any number of fraction digits, on every Python (3.10's fromisoformat takes 3 or 6)
+        ("2026-11-30T00:53:20.5Z", 1_796_000_000_500),
+        ("2026-11-30T00:53:20.25Z", 1_796_000_000_250),
+        ("2026-11-30T00:53:20.1250Z", 1_796_000_000_125),
+        ("2026-11-30T00:53:20.125000000Z", 1_796_000_000_125),
     ],
 )
 def test_an_anchor_is_epoch_milliseconds_or_an_iso_instant(given: Any, millis: int) -> None:
@@ -326,6 +331,8 @@ def test_an_anchor_is_epoch_milliseconds_or_an_iso_instant(given: Any, millis: i
         (True, "epoch milliseconds or an ISO-8601 instant"),
         (1.5, "epoch milliseconds or an ISO-8601 instant"),
         ("2026-11-30T01:33:20.0005Z", "finer than a millisecond"),
+        # digits past the microsecond, which Python 3.11's fromisoformat drops unread
+        ("2026-11-30T01:33:20.0000001Z", "finer than a millisecond"),
         (0, "from 1990-01-01T00:00:00.000Z to 9000-01-01T00:00:00.000Z"),
         ("9999-12-31T23:59:59Z", "from 1990-01-01T00:00:00.000Z to 9000-01-01T00:00:00.000Z"),
         (

@@ -7,6 +7,7 @@ an ISO-8601 text with a zone, or a datetime; it is written as
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -110,6 +111,7 @@ def _millis_of(value: object, what: str, text_only: bool) -> int:
             raise OptionError(what, _say(what, kind))
         return int(text)
     text = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+    text = _milliseconds(text, what, value)
     try:
         instant = datetime.fromisoformat(text)
     except ValueError:
@@ -117,6 +119,23 @@ def _millis_of(value: object, what: str, text_only: bool) -> int:
     if instant.tzinfo is None:
         raise OptionError(what, _say(what, f"{value!r} has no time zone: end it with Z or +hh:mm"))
     return _exact(instant, what, value)
+
+
+#: A time's fraction of a second: its separator and digits.
+_FRACTION = re.compile(r"(?<=\d\d:\d\d:\d\d)[.,](\d+)")
+
+
+def _milliseconds(text: str, what: str, value: object) -> str:
+    """``text`` with its fraction of a second as exactly three digits, the same on every Python
+    (3.10's ``fromisoformat`` takes three or six, 3.11's any number, dropping those past the
+    microsecond unread); OptionError when a digit past the millisecond is not zero."""
+    fraction = _FRACTION.search(text)
+    if fraction is None:
+        return text
+    digits = fraction[1]
+    if digits[3:].strip("0"):
+        raise OptionError(what, _say(what, f"{value!r} is finer than a millisecond"))
+    return f"{text[: fraction.start()]}.{digits[:3]:0<3}{text[fraction.end() :]}"
 
 
 def _exact(instant: datetime, what: str, value: object) -> int:
