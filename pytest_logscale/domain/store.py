@@ -188,8 +188,8 @@ class Store:
     ``max_sessions`` bounds the sessions held, seeded and opened by :meth:`login`
     together, and ``max_api_tokens`` the API tokens made by :meth:`create_api_token`
     (None: no bound; both settable). Past either, the call raises
-    :class:`~pytest_logscale.BoundError` and changes nothing; a
-    reset frees the budget. A state imported with :meth:`import_changes` meets them too.
+    :class:`~pytest_logscale.BoundError` and changes nothing; a reset frees the
+    budget. A state imported with :meth:`import_changes` meets them too.
     """
 
     def __init__(
