@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .version import __version__
 
 if TYPE_CHECKING:
+    from .domain.checks import BoundError
     from .domain.clock import Clock
     from .domain.errors import (
         InvalidArgument,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppOptions",
+    "BoundError",
     "Caller",
     "Clock",
     "Ending",
@@ -89,6 +91,7 @@ __all__ = [
 
 _HOMES = {
     "AppOptions": ".http.app",
+    "BoundError": ".domain.checks",
     "Caller": ".domain.store",
     "Clock": ".domain.clock",
     "Ending": ".domain.records",

@@ -173,6 +173,7 @@ class FakeLogScale:
         dataset = cached_dataset(options, progress)
         self.store = Store(dataset, Clock(dataset.start_ms, wall=wall_clock))
         self._faults = FaultPlan(seed=self.seed_options.seed)
+        self._bound(options)
         self._rate_limiter = RateLimiter(self.store.clock, rate_limit)
         self.app = LogScaleApp(
             self.store,
@@ -261,7 +262,10 @@ class FakeLogScale:
 
     @property
     def faults(self) -> FaultPlan:
-        """Faults to inject: ``faults.add(Fault.status(503), times=2)`` (docs/faults.md)."""
+        """Faults to inject: ``faults.add(Fault.status(503), times=2)`` (docs/faults.md).
+
+        At most ``max_faults`` rules wait at once (:class:`~pytest_logscale.FaultPlan`).
+        """
         return self._faults
 
     @property
@@ -297,13 +301,20 @@ class FakeLogScale:
             self.journal.clear()
 
     def _with_instance(self, options: SeedOptions) -> SeedOptions:
-        """The options with this server's instance for them: its own tokens (SeedOptions)."""
+        """The options with this server's instance for them: its own tokens (SeedOptions),
+        and their own bounds (options equal but for the bounds share an instance)."""
         if options.instance is not None:
             return options
         found = self._instances.get(options)
         if found is None:
             found = self._instances[options] = options.replace(instance=_claim_instance(options))
-        return found
+        return found if found.bounds() == options.bounds() else found.replace(**options.bounds())
+
+    def _bound(self, options: SeedOptions) -> None:
+        """Bound what logins, API tokens and faults may add by ``options``' bounds."""
+        self.store.max_sessions = options.max_sessions
+        self.store.max_api_tokens = options.max_api_tokens
+        self._faults.max_rules = options.max_faults
 
     def reseed(self, options: SeedOptions) -> None:
         """Serve data seeded with other options (seeded once per process, then reused)."""
@@ -316,8 +327,9 @@ class FakeLogScale:
         options = self._with_instance(options)
         if (options, options.instance) != (self.seed_options, self.seed_options.instance):
             self.store.replace(cached_dataset(options, self._progress))
-            self.seed_options = options
             self.faults.reseed(options.seed)
+        self.seed_options = options  # the bounds too, which == leaves out
+        self._bound(options)
 
     def dump_state(self, path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         """The state as a JSON-ready dict (docs/state-file.md), also written to ``path`` if given.
@@ -482,12 +494,18 @@ class FakeLogScale:
         """Open a new active session for a user now; the result carries its ``token``.
 
         Keyword arguments ``client_info``, ``ip``, ``city`` and ``country`` set the
-        session's details.
+        session's details. Past ``max_sessions`` (seeded sessions and those logged
+        in since the last reset, together) it raises
+        :class:`~pytest_logscale.BoundError` (a ValueError) and opens none.
         """
         return self.store.login(self._user(user).id, **details)
 
     def api_token(self, user: UserRef) -> str:
-        """A new personal API token for a user: authenticated, but in no session."""
+        """A new personal API token for a user: authenticated, but in no session.
+
+        Past ``max_api_tokens`` made since the last reset it raises
+        :class:`~pytest_logscale.BoundError` (a ValueError) and makes none.
+        """
         return self.store.create_api_token(self._user(user).id)
 
     # -- talking to it over HTTP ---------------------------------------------------------

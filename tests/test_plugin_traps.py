@@ -84,6 +84,7 @@ def test_the_factorys_unknown_option_error_lists_the_valid_ones(
         [
             "*TypeError: logscale_server_factory got unknown option(s) sessoins; it takes seed, "
             "organizations, users, sessions, clock, max_sessions, max_users, max_state_bytes, "
+            "max_api_tokens, max_faults, "
             "host, port, wall_clock, app_options, rate_limit, server_options, journal_size, "
             "journal_bytes, journal_text, control"
         ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..domain.checks import OptionError
+from ..domain.checks import BoundError, OptionError
 from ..domain.clock import to_millis
 from ..domain.instants import CLOCK_RANGE
 from ..harness.faultfile import FaultJsonError, rules_from_json, rules_to_json
@@ -20,7 +20,7 @@ from ..harness.journal import Exchange
 from ..harness.ratelimit import RateLimit
 from ..harness.statefile import StateError, format_instant
 from ..seeding import SeedOptions
-from .wire import Request, bad, instant, only, text, whole
+from .wire import Request, bad, full, instant, only, text, whole
 
 if TYPE_CHECKING:
     from ..domain.records import User
@@ -187,13 +187,10 @@ def _post_faults(fake: FakeLogScale, request: Request) -> Any:
     except FaultJsonError as error:  # one fault: its problem; an array: which entry, too
         message = str(error) if isinstance(given, list) else error.problem
         raise bad(error.key, message) from None
-    for rule in rules:  # all were checked: all or none are added
-        fake.faults.add(
-            rule.fault,
-            times=rule.times,
-            operation_name=rule.operation_name,
-            root_field=rule.root_field,
-        )
+    try:
+        fake.faults.extend(rules)  # all were checked: all or none are added
+    except BoundError as error:
+        raise full(error) from None
     return _faults(fake)
 
 
@@ -279,10 +276,16 @@ def _login(fake: FakeLogScale, request: Request) -> Any:
         extra = next((key for key in body if key in _SESSION_DETAILS), None)
         if extra is not None:
             raise bad(extra, f"{extra!r} describes a session; an API token has none.")
-        return {**answer, "token": fake.api_token(user), "sessionId": None}
+        try:
+            token = fake.api_token(user)
+        except BoundError as error:
+            raise full(error) from None
+        return {**answer, "token": token, "sessionId": None}
     details = {name: text(body, key) for key, name in _SESSION_DETAILS.items() if key in body}
     try:
         session = fake.login(user, **details)
+    except BoundError as error:
+        raise full(error) from None
     except ValueError as error:  # the only detail the store checks is the address
         raise bad("ip", f"Cannot log in: {error}.") from None
     return {**answer, "token": session.token, "sessionId": session.id}

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
-from ..domain.checks import whole_number
+from ..domain.checks import BoundError, whole_number
 from ..domain.instants import parse_instant
 from ..http.body import BodyError, read_body
 
@@ -20,6 +20,7 @@ __all__ = [
     "Request",
     "bad",
     "encode",
+    "full",
     "instant",
     "only",
     "query_parameters",
@@ -42,6 +43,17 @@ class Refusal(Exception):
 def bad(field: str | None, message: str) -> Refusal:
     """A 400 refusal blaming ``field`` (None: the body as a whole)."""
     return Refusal(400, message, field)
+
+
+def full(error: BoundError) -> Refusal:
+    """A 409 refusal of a call that would take the fake past a bound, naming the bound.
+
+    409, not 400: the request is right, the fake's state is full; after a reset
+    (or with the bound raised) the same request is taken.
+    """
+    refusal = Refusal(409, f"{str(error)[:1].upper()}{str(error)[1:]}.")
+    refusal.extra.update(bound=error.bound, limit=error.limit)
+    return refusal
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

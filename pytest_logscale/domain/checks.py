@@ -1,8 +1,16 @@
-"""The one check every option of a whole number shares, with one wording for its error."""
+"""The one check every option of a whole number shares, with one wording for its error,
+and the error of an arranging call that would take the state past a bound."""
 
 from __future__ import annotations
 
-__all__ = ["OptionError", "is_whole_number_text", "whole_number", "whole_number_text"]
+__all__ = [
+    "BoundError",
+    "OptionError",
+    "is_whole_number_text",
+    "raise_bound_with",
+    "whole_number",
+    "whole_number_text",
+]
 
 
 class OptionError(ValueError):
@@ -11,6 +19,26 @@ class OptionError(ValueError):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)
         self.name = name
+
+
+class BoundError(ValueError):
+    """An arranging call refused, changing nothing: it would take the state past a bound.
+
+    ``bound`` is the bound's name (``max_sessions``, ``max_api_tokens``,
+    ``max_faults``) and ``limit`` its value. The message says what was refused
+    and why (``refused``), the bound, and how to raise it.
+    """
+
+    def __init__(self, bound: str, limit: int, refused: str) -> None:
+        super().__init__(f"{refused}: {bound} is {limit}; raise it with {raise_bound_with(bound)}")
+        self.bound = bound
+        self.limit = limit
+
+
+def raise_bound_with(bound: str) -> str:
+    """Where a bound of the seeding options (``max_sessions`` ...) is raised, as errors say it."""
+    flag = bound.replace("_", "-")
+    return f"{bound}=N (marker or factory), --logscale-{flag} or serve --{flag}"
 
 
 def whole_number(value: object, what: str, low: int | None, high: int | None = None) -> int:

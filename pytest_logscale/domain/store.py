@@ -21,6 +21,7 @@ from operator import attrgetter, ge, is_not, itemgetter, not_
 
 from . import masks, ordering
 from .bulk import bulk
+from .checks import BoundError
 from .clock import Clock
 from .dataset import Columns, Dataset, same_search_text, search_text
 from .errors import InvalidArgument, NotFound, PermissionDenied, StateReset, Unauthenticated
@@ -142,6 +143,8 @@ class _Changes:
 
     sessions: dict[str, Session] = field(default_factory=dict)
     new_by_user: dict[str, list[str]] = field(default_factory=dict)
+    #: How many sessions ``new_by_user`` holds: opened by logins (or a loaded state's new ones).
+    opened: int = 0
     credentials: dict[bytes, Credential] = field(default_factory=dict)
     api_tokens: dict[str, str] = field(default_factory=dict)
     settings: dict[str, SessionSettings] = field(default_factory=dict)
@@ -181,14 +184,29 @@ class Store:
     """Organizations, users, sessions and tokens, with LogScale's session rules.
 
     Reads return frozen records; use the methods to change anything.
+
+    ``max_sessions`` bounds the sessions held, seeded and opened by :meth:`login`
+    together, and ``max_api_tokens`` the API tokens made by :meth:`create_api_token`
+    (None: no bound; both settable). Past either, the call raises
+    :class:`~pytest_logscale.BoundError` and changes nothing; a reset frees the
+    budget. A state imported with :meth:`import_changes` meets them too.
     """
 
-    def __init__(self, dataset: Dataset, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        dataset: Dataset,
+        clock: Clock | None = None,
+        *,
+        max_sessions: int | None = None,
+        max_api_tokens: int | None = None,
+    ) -> None:
         self._lock = threading.RLock()
         self._base = dataset
         self.clock = clock if clock is not None else Clock(dataset.start_ms)
         self._changes = _Changes()
         self._generation = 0  # moves on when the state is replaced as a whole
+        self.max_sessions = max_sessions
+        self.max_api_tokens = max_api_tokens
 
     @property
     def generation(self) -> int:
@@ -255,8 +273,9 @@ class Store:
 
         Raises ValueError, changing nothing, when the changes do not fit the
         dataset: unknown users or organizations, a changed seeded session that
-        moved to another user or token, an id or a token used twice, or a
-        serial lower than the ids handed out.
+        moved to another user or token, an id or a token used twice, a
+        serial lower than the ids handed out, or (a :class:`BoundError`) more
+        sessions or API tokens than ``max_sessions`` or ``max_api_tokens``.
         """
         overlay = _Changes()
         for session in changes.sessions:
@@ -278,6 +297,7 @@ class Store:
                     dataset, overlay, session.token, Credential(user.id, session.id)
                 )
                 overlay.new_by_user.setdefault(user.id, []).append(session.id)
+                overlay.opened += 1
             overlay.sessions[session.id] = session
         for token, user_id in changes.api_tokens.items():
             if user_id not in dataset.users:
@@ -288,7 +308,8 @@ class Store:
             if organization_id not in dataset.organizations:
                 raise ValueError(f"settings name unknown organization {organization_id}")
             overlay.settings[organization_id] = settings
-        handed_out = sum(len(ids) for ids in overlay.new_by_user.values()) + len(overlay.api_tokens)
+        self._check_bounds(len(dataset.sessions) + overlay.opened, len(overlay.api_tokens))
+        handed_out = overlay.opened + len(overlay.api_tokens)
         if changes.serial < handed_out:
             raise ValueError(
                 f"serial {changes.serial} is lower than the {handed_out} sessions and API tokens "
@@ -838,12 +859,24 @@ class Store:
         city: str | None = None,
         country: str | None = None,
     ) -> Session:
-        """Open a new active session for a user now, as a login would; returns it with its token."""
+        """Open a new active session for a user now, as a login would; returns it with its token.
+
+        KeyError for an unknown user, ValueError for a bad ``ip``, and
+        :class:`BoundError` when the store holds ``max_sessions`` sessions already.
+        """
         if ordering.ip_key(ip) is None:
             raise ValueError(f"{ip!r} is not an IP address")
         with self._lock:
             base = self._base
             user = base.users[user_id]
+            held = len(base.sessions) + self._changes.opened
+            if self.max_sessions is not None and held >= self.max_sessions:
+                raise BoundError(
+                    "max_sessions",
+                    self.max_sessions,
+                    f"cannot log in: the fake holds {held} sessions already (seeded, and "
+                    "logged in since the last reset, which frees them)",
+                )
             serial = self._next_serial()
             now = self.clock.now_ms()
             session = Session(
@@ -862,18 +895,40 @@ class Store:
             )
             self._changes.put(session)
             self._changes.new_by_user.setdefault(user.id, []).append(session.id)
+            self._changes.opened += 1
             self._changes.credentials[token_digest(session.token)] = Credential(user.id, session.id)
             return session
 
     def create_api_token(self, user_id: str) -> str:
-        """A new personal API token for a user: it authenticates the user without a session."""
+        """A new personal API token for a user: it authenticates the user without a session.
+
+        KeyError for an unknown user; :class:`BoundError` when ``max_api_tokens``
+        tokens were made since the last reset.
+        """
         with self._lock:
             user = self._base.users[user_id]
+            made = len(self._changes.api_tokens)
+            if self.max_api_tokens is not None and made >= self.max_api_tokens:
+                raise BoundError(
+                    "max_api_tokens",
+                    self.max_api_tokens,
+                    f"cannot make an API token: {made} were made since the last reset, "
+                    "which frees them",
+                )
             kind = self._base.token_kind("api-token")
             token = derived_id(self._base.seed, kind, self._next_serial(), 40)
             self._changes.credentials[token_digest(token)] = Credential(user.id)
             self._changes.api_tokens[token] = user.id
             return token
+
+    def _check_bounds(self, sessions: int, api_tokens: int) -> None:
+        """BoundError when a state of ``sessions`` and ``api_tokens`` is past a bound."""
+        for bound, limit, count, what in (
+            ("max_sessions", self.max_sessions, sessions, "sessions, seeded and new"),
+            ("max_api_tokens", self.max_api_tokens, api_tokens, "API tokens"),
+        ):
+            if limit is not None and count > limit:
+                raise BoundError(bound, limit, f"the state holds {count} {what}")
 
     def _next_serial(self) -> int:
         self._changes.serial += 1

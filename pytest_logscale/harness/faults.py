@@ -17,13 +17,13 @@ from __future__ import annotations
 import math
 import random
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
-from ..domain.checks import OptionError, whole_number
+from ..domain.checks import BoundError, OptionError, whole_number
 from .names import check_root_field
 
 __all__ = [
@@ -328,11 +328,15 @@ class FaultPlan:
 
         rule = logscale_server.faults.add(Fault.status(503), times=2, root_field="sessions")
 
-    ``reset()`` of the fake (before every test) clears it.
+    ``reset()`` of the fake (before every test) clears it. ``max_rules`` bounds the
+    rules waiting at once (None: no bound; settable; the fake's ``max_faults``):
+    adding past it raises :class:`~pytest_logscale.BoundError` and adds
+    nothing. A used-up rule leaves the plan and frees its place.
     """
 
-    def __init__(self, *, seed: int = 0) -> None:
+    def __init__(self, *, seed: int = 0, max_rules: int | None = None) -> None:
         self._seed = seed
+        self.max_rules = max_rules
         self._rules: list[FaultRule] = []
         self._added = 0
         self._lock = threading.Lock()
@@ -358,13 +362,39 @@ class FaultPlan:
         next ``times`` matching requests); without it the rule lasts until
         cleared. Raises ValueError for a bad ``times``, an empty operation
         name or a root field the schema does not have (an OptionError whose
-        ``name`` is that parameter).
+        ``name`` is that parameter), and BoundError when ``max_rules`` rules
+        are waiting already.
         """
         rule = self.checked(FaultRule(fault, times, operation_name, root_field))
-        with self._lock:
-            self._adopt(rule)
-            self._rules.append(rule)
+        self.extend([rule])
         return rule
+
+    def extend(self, rules: Sequence[FaultRule]) -> None:
+        """Add rules, each one :meth:`checked`, after those waiting: all of them or none.
+
+        Raises :class:`~pytest_logscale.BoundError`, adding none, when they
+        would make more than ``max_rules`` rules waiting.
+        """
+        with self._lock:
+            waiting, limit = len(self._rules), self.max_rules
+            if limit is not None and waiting + len(rules) > limit:
+                raise BoundError(
+                    "max_faults",
+                    limit,
+                    f"cannot add {len(rules)} fault rule(s): {waiting} are waiting already "
+                    "(a used-up rule leaves; clear() and a reset free them all)",
+                )
+            for rule in rules:
+                self._adopt(rule)
+                self._rules.append(rule)
+
+    def check_count(self, count: int) -> None:
+        """BoundError when ``count`` rules waiting at once are more than ``max_rules``.
+
+        For a state's faults, checked before anything of the state is taken.
+        """
+        if self.max_rules is not None and count > self.max_rules:
+            raise BoundError("max_faults", self.max_rules, f"the state holds {count} fault rules")
 
     def checked(self, rule: FaultRule) -> FaultRule:
         """The rule, if the served schema has its root field; else ValueError naming the closest.
@@ -389,7 +419,12 @@ class FaultPlan:
             self._seed = seed
 
     def replace(self, rules: Iterable[FaultRule], *, seed: int | None = None) -> None:
-        """Drop every rule and take these, drawing from ``seed`` if given (loading a state)."""
+        """Drop every rule and take these, drawing from ``seed`` if given (loading a state).
+
+        BoundError, changing nothing, when they are more than ``max_rules``.
+        """
+        rules = list(rules)
+        self.check_count(len(rules))
         with self._lock:
             if seed is not None:
                 self._seed = seed

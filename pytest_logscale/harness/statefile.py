@@ -219,7 +219,9 @@ def load(
 
     ``dataset_for`` gives the seeded data for the state's seeding options;
     the result is those options, with the bounds (``max_sessions`` ...) of
-    ``bounds``, which also bound the file's size. Raises :class:`StateError`,
+    ``bounds``, which also bound the file's size; the store's ``max_sessions``
+    and ``max_api_tokens`` and the plan's ``max_rules`` bound what the state
+    holds. Raises :class:`StateError`,
     leaving the store and the faults as they were, when anything in the state
     is wrong.
     """
@@ -234,6 +236,8 @@ def load(
     try:
         options, dataset, changes = _parse(data, dataset_for, limits)
         rules = _faults(data, faults)
+        if faults is not None:
+            faults.check_count(len(rules))
         store.import_changes(dataset, changes)
     except (_Invalid, FaultJsonError) as error:
         raise StateError(f"{name}: {error}", error.where) from None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..domain.checks import OptionError, whole_number, whole_number_text
+from ..domain.checks import OptionError, raise_bound_with, whole_number, whole_number_text
 from ..domain.instants import ANCHOR_RANGE, parse_instant
 
 __all__ = ["BOUNDS", "SEEDING", "SHOW_PROGRESS_FROM", "SeedOptions", "option_from_text"]
@@ -24,11 +24,17 @@ SEEDING: dict[str, str] = {
     ),
 }
 
-#: Bounds on what may be seeded or loaded; the same places take them, state files do not.
+#: Bounds on what may be seeded, loaded or arranged between two resets; the same places
+#: take them, state files do not.
 BOUNDS: dict[str, str] = {
-    "max_sessions": "most sessions in all organizations together (organizations x sessions)",
+    "max_sessions": (
+        "most sessions in all organizations together: seeded (organizations x sessions) "
+        "and logged in since the last reset"
+    ),
     "max_users": "most users in all organizations together (organizations x users)",
     "max_state_bytes": "largest state file that may be loaded, in bytes",
+    "max_api_tokens": "most personal API tokens made since the last reset",
+    "max_faults": "most fault rules waiting at once; a used-up rule leaves",
 }
 
 #: Seeding this many sessions or more takes a couple of seconds: the plugin and serve show progress.
@@ -42,6 +48,8 @@ _RANGES = {
     "max_sessions": (1, None),
     "max_users": (1, None),
     "max_state_bytes": (1, None),
+    "max_api_tokens": (1, None),
+    "max_faults": (1, None),
 }
 
 
@@ -65,8 +73,10 @@ class SeedOptions:
     that compare equal seed the same data, tokens aside.
 
     ``max_sessions``, ``max_users`` and ``max_state_bytes`` bound what may be
-    seeded or loaded (docs/behaviour.md, Hardening); they are not part of the
-    data, so options differing only in bounds are equal.
+    seeded or loaded; ``max_sessions`` also bounds the sessions logins add,
+    ``max_api_tokens`` the API tokens made and ``max_faults`` the fault rules
+    waiting, between two resets (docs/behaviour.md, Hardening). They are not
+    part of the data, so options differing only in bounds are equal.
     """
 
     seed: int = 1
@@ -78,6 +88,8 @@ class SeedOptions:
     max_sessions: int = field(default=1_000_000, compare=False)
     max_users: int = field(default=100_000, compare=False)
     max_state_bytes: int = field(default=64 * 1024 * 1024, compare=False)
+    max_api_tokens: int = field(default=10_000, compare=False)
+    max_faults: int = field(default=10_000, compare=False)
 
     def __post_init__(self) -> None:
         for name, (low, high) in _RANGES.items():
@@ -94,8 +106,7 @@ class SeedOptions:
                 raise OptionError(
                     total,
                     f"organizations x {total} = {self.organizations * count} is more than "
-                    f"max_{total} {bound}; raise it with max_{total}=N (marker or factory), "
-                    f"--logscale-max-{total} or serve --max-{total}",
+                    f"max_{total} {bound}; raise it with {raise_bound_with(f'max_{total}')}",
                 )
 
     @property
