@@ -352,8 +352,9 @@ class LogScaleApp:
         self._check_rows(operation, getattr(coerced, "coerced", coerced))  # 3.3: VariableValues
         assert trace.caller is not None
         context = Context(self.store, trace.caller, max_limit=self.options.max_limit)
-        self._limit_rate(trace)
-        with self.store.fenced(trace.generation):  # not one of the next test's faults
+        # one block: neither counted in the next test's rate window nor one of its faults
+        with self.store.fenced(trace.generation):
+            self._limit_rate(trace)
             fired = self.faults.take(operation.name, operation.root_fields)
         if fired is not None:
             injected = self._inject(fired, trace)
@@ -415,9 +416,9 @@ class LogScaleApp:
             )
 
     def _limit_rate(self, trace: _Trace) -> None:
-        """Answer 429 when the token is over the rate limit (docs/faults.md)."""
-        with self.store.fenced(trace.generation):  # not counted in the next test's window
-            limit, retry_after = self.rate_limiter.limit, self.rate_limiter.admit(trace.token)
+        """Answer 429 when the token is over the rate limit (docs/faults.md); call it in a
+        block fenced to the request's generation."""
+        limit, retry_after = self.rate_limiter.limit, self.rate_limiter.admit(trace.token)
         if limit is not None and retry_after is not None:
             trace.fault = f"rate limit {limit}"
             trace.headers.append(("Retry-After", str(retry_after)))
