@@ -173,6 +173,7 @@ class _Trace:
     operation: Operation | None = None
     query: str | None = None
     variables: Mapping[str, Any] | None = None
+    body_bytes: int | None = None  # of the JSON body the query and variables were read from
     fired: Fired | None = None  # an injected fault shaping the answer
     fault: str | None = None  # the fault as the journal names it (the rate limit's too)
     headers: list[tuple[str, str]] = field(default_factory=list)  # more answer headers
@@ -272,6 +273,7 @@ class LogScaleApp:
                 fault=trace.fault,
                 auth_failure=trace.auth_failure,
                 max_text=self.journal.max_text,
+                body_bytes=trace.body_bytes,
             )
         )
 
@@ -335,7 +337,7 @@ class LogScaleApp:
         _check_content_type(content_type)
         data = _parse_body(raw)
         query, variables, name = data["query"], data.get("variables"), data.get("operationName")
-        trace.query, trace.variables = query, variables
+        trace.query, trace.variables, trace.body_bytes = query, variables, len(raw)
         prepared = self.documents.prepare(query)
         if prepared.document is None:
             errors = explain_unserved(prepared.errors)
