@@ -351,7 +351,8 @@ class LogScaleApp:
             raise _Reject(400, f"The document has no operation named {name!r}.")
         trace.operation = operation
         coerced = self._check_variables(operation, variables)
-        self._check_rows(operation, getattr(coerced, "coerced", coerced))  # 3.3: VariableValues
+        values = getattr(coerced, "coerced", coerced)  # 3.3: VariableValues
+        self._check_rows(operation, {} if values is None else values)
         assert trace.caller is not None
         context = Context(self.store, trace.caller, max_limit=self.options.max_limit)
         # one block: neither counted in the next test's rate window nor one of its faults
@@ -395,9 +396,12 @@ class LogScaleApp:
         return 200, result, "application/json"  # variables were checked: errors are fields'
 
     def _check_variables(self, operation: Operation, variables: dict[str, Any] | None) -> Any:
-        """The coerced variables as graphql-core gives them (a dict, or 3.3's VariableValues);
-        400 when they do not fit their types, before limit and faults."""
-        definitions = operation.definition.variable_definitions or ()
+        """The coerced variables as graphql-core gives them (a dict, or 3.3's VariableValues),
+        None when the operation declares none (nothing to coerce or refuse: any sent are
+        ignored); 400 when they do not fit their types, before limit and faults."""
+        definitions = operation.definition.variable_definitions
+        if not definitions:
+            return None
         coerced = get_variable_values(self.schema, definitions, variables or {})
         if isinstance(coerced, list):  # a request error, so no data (GraphQL spec)
             errors = [_format_error(error) for error in coerced]
