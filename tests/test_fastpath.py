@@ -335,3 +335,32 @@ def test_an_answer_echoing_a_lone_surrogate_is_still_json() -> None:
         assert response.status_code == 400
         message = json.loads(response.content)["errors"][0]["message"]
         assert "'x\ud800' does not exist in 'Sessions__SortBy'" in message
+
+
+@needs_fast_path
+def test_a_constant_input_object_is_new_for_every_call() -> None:
+    """An inline input object is worked out once, but no resolver gets one another got."""
+    sdl = """
+    input Filter { tags: [String!]! at: Int }
+    type Query { echo(filter: Filter!): [String!]! }
+    """
+    given: list[Any] = []
+
+    def echo(_obj: Any, _info: Any, filter: dict[str, Any]) -> list[str]:
+        given.append(filter)
+        seen = list(filter["tags"])
+        filter["tags"].append("changed by the resolver")  # must not reach the next call
+        filter["at"] = -1
+        return seen
+
+    query = QueryType()
+    query.set_field("echo", echo)
+    schema = make_executable_schema(sdl, query)
+    fast = FastPath(schema, attributes={}, context_only=frozenset())
+    prepared = document_cache(schema).prepare('{ echo(filter: {tags: ["a", "b"], at: 3}) }')
+    operation = prepared.operation(None)
+    assert prepared.document is not None and operation is not None
+    for _ in range(3):  # one prepared operation, compiled once
+        assert fast.run(prepared.document, operation, {}, "ctx") == {"echo": ["a", "b"]}
+    assert given[0] is not given[1] and given[0]["tags"] is not given[1]["tags"]
+    assert given[2] == {"tags": ["a", "b", "changed by the resolver"], "at": -1}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -204,3 +205,33 @@ def test_a_fake_made_with_a_journal_size_keeps_that_many_requests() -> None:
 def test_serve_keeps_a_bounded_journal() -> None:
     fake = cli._fake(cli._parser().parse_args(["serve"]))
     assert fake.journal.maxlen == cli.SERVE_JOURNAL_SIZE == 1000
+
+
+# JSON bodies whose variables grow most when written again: raw control characters (taken
+# with strict=False) become \u00XX, 1e15 becomes 1000000000000000.0; and ordinary ones.
+GROWING_BODIES = [
+    '{"v": "' + "\x01" * 100 + '"}',
+    '{"v": [' + ",".join(["1e15"] * 40) + "]}",
+    '{"v": {"a": "\u00e9\U0001f600\\ud800", "b": [1, 2.5, null, true, -0.0], "c": 1E400}}',
+    '{"input": {"id": "n4BtUOAtah92pw3uE2sSRJ6LH2qXylGV", "revocationType": "Session"}}',
+]
+
+
+@pytest.mark.parametrize("body", GROWING_BODIES)
+def test_variables_of_a_small_body_are_kept_as_without_its_size(body: str) -> None:
+    """The journal encodes a small body's variables at once: the same text, cut the same."""
+    raw = body.encode("utf-8", "surrogatepass")
+    variables = json.loads(body, strict=False)
+    for max_text in range(len(raw) * 4, len(raw) * 7, 7):
+        given = Exchange.capture(
+            method="POST",
+            path="/graphql",
+            status=200,
+            variables=variables,
+            max_text=max_text,
+            body_bytes=len(raw),
+        )
+        alone = Exchange.capture(
+            method="POST", path="/graphql", status=200, variables=variables, max_text=max_text
+        )
+        assert (given.variables_text, given.truncated) == (alone.variables_text, alone.truncated)

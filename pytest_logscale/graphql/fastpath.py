@@ -198,6 +198,26 @@ def _contains(node: Node, kind: type[Node]) -> bool:
 _IMMUTABLE = (str, int, float, bool, type(None))
 
 
+def _copyable(value: Any) -> bool:
+    """Whether a constant argument is made of dicts and lists of immutable values only."""
+    if type(value) in _IMMUTABLE:
+        return True
+    if type(value) is dict:
+        return all(_copyable(item) for item in value.values())
+    if type(value) is list:
+        return all(_copyable(item) for item in value)
+    return False
+
+
+def _fresh(value: Any) -> Any:
+    """A new copy of a :func:`_copyable` value's dicts and lists (its leaves are immutable)."""
+    if value.__class__ is dict:
+        return {key: _fresh(item) for key, item in value.items()}
+    if value.__class__ is list:
+        return [_fresh(item) for item in value]
+    return value
+
+
 @dataclass(slots=True)
 class _Site:
     """A field whose resolver gets an ``info``: its definition, nodes and parent type."""
@@ -315,6 +335,7 @@ class _Compiler:
             "_Path": Path,
             "_coerce": _coerce,
             "_coerce_item": _coerce_item,
+            "_fresh": _fresh,
             "_kinds": _KINDS,
             "_kind": _kind,
             "_is_iterable": is_iterable,
@@ -489,6 +510,8 @@ class _Compiler:
                     fixed = None
                 if fixed is not None and all(type(v) in _IMMUTABLE for v in fixed.values()):
                     arguments = f", **{self.constant(fixed)}"  # unpacked: resolvers get a copy
+                elif fixed is not None and _copyable(fixed):  # an input object, a list
+                    arguments = f", **_fresh({self.constant(fixed)})"  # new ones for each call
         if (parent.name, name) in self.context_only:
             info, path = f"cinfo[{len(self.context_sites)}]", False
             self.context_sites.append(coordinate)

@@ -25,7 +25,21 @@ def requested_rows(
     """The most session rows ``operation`` can answer with, given its coerced ``variables``.
 
     ``@skip`` and ``@include`` are not read: a field they may leave out still counts.
+    An operation without variables always answers the same: it is worked out once,
+    in the operation's ``memo``.
     """
+    if operation.definition.variable_definitions:
+        return _rows(operation, variables, default_limit, max_limit)
+    key = (requested_rows, default_limit, max_limit)
+    found: int | None = operation.memo.get(key)
+    if found is None:
+        found = operation.memo[key] = _rows(operation, {}, default_limit, max_limit)
+    return found
+
+
+def _rows(
+    operation: Operation, variables: Mapping[str, Any], default_limit: int, max_limit: int
+) -> int:
     total, seen = 0, set()
     for selection in operation.selections:
         key = selection.alias.value if selection.alias else selection.name.value

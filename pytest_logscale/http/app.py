@@ -173,6 +173,7 @@ class _Trace:
     operation: Operation | None = None
     query: str | None = None
     variables: Mapping[str, Any] | None = None
+    body_bytes: int | None = None  # of the JSON body the query and variables were read from
     fired: Fired | None = None  # an injected fault shaping the answer
     fault: str | None = None  # the fault as the journal names it (the rate limit's too)
     headers: list[tuple[str, str]] = field(default_factory=list)  # more answer headers
@@ -272,6 +273,7 @@ class LogScaleApp:
                 fault=trace.fault,
                 auth_failure=trace.auth_failure,
                 max_text=self.journal.max_text,
+                body_bytes=trace.body_bytes,
             )
         )
 
@@ -335,7 +337,7 @@ class LogScaleApp:
         _check_content_type(content_type)
         data = _parse_body(raw)
         query, variables, name = data["query"], data.get("variables"), data.get("operationName")
-        trace.query, trace.variables = query, variables
+        trace.query, trace.variables, trace.body_bytes = query, variables, len(raw)
         prepared = self.documents.prepare(query)
         if prepared.document is None:
             errors = explain_unserved(prepared.errors)
@@ -349,11 +351,13 @@ class LogScaleApp:
             raise _Reject(400, f"The document has no operation named {name!r}.")
         trace.operation = operation
         coerced = self._check_variables(operation, variables)
-        self._check_rows(operation, getattr(coerced, "coerced", coerced))  # 3.3: VariableValues
+        values = getattr(coerced, "coerced", coerced)  # 3.3: VariableValues
+        self._check_rows(operation, {} if values is None else values)
         assert trace.caller is not None
         context = Context(self.store, trace.caller, max_limit=self.options.max_limit)
-        self._limit_rate(trace)
-        with self.store.fenced(trace.generation):  # not one of the next test's faults
+        # one block: neither counted in the next test's rate window nor one of its faults
+        with self.store.fenced(trace.generation):
+            self._limit_rate(trace)
             fired = self.faults.take(operation.name, operation.root_fields)
         if fired is not None:
             injected = self._inject(fired, trace)
@@ -392,9 +396,12 @@ class LogScaleApp:
         return 200, result, "application/json"  # variables were checked: errors are fields'
 
     def _check_variables(self, operation: Operation, variables: dict[str, Any] | None) -> Any:
-        """The coerced variables as graphql-core gives them (a dict, or 3.3's VariableValues);
-        400 when they do not fit their types, before limit and faults."""
-        definitions = operation.definition.variable_definitions or ()
+        """The coerced variables as graphql-core gives them (a dict, or 3.3's VariableValues),
+        None when the operation declares none (nothing to coerce or refuse: any sent are
+        ignored); 400 when they do not fit their types, before limit and faults."""
+        definitions = operation.definition.variable_definitions
+        if not definitions:
+            return None
         coerced = get_variable_values(self.schema, definitions, variables or {})
         if isinstance(coerced, list):  # a request error, so no data (GraphQL spec)
             errors = [_format_error(error) for error in coerced]
@@ -415,9 +422,9 @@ class LogScaleApp:
             )
 
     def _limit_rate(self, trace: _Trace) -> None:
-        """Answer 429 when the token is over the rate limit (docs/faults.md)."""
-        with self.store.fenced(trace.generation):  # not counted in the next test's window
-            limit, retry_after = self.rate_limiter.limit, self.rate_limiter.admit(trace.token)
+        """Answer 429 when the token is over the rate limit (docs/faults.md); call it in a
+        block fenced to the request's generation."""
+        limit, retry_after = self.rate_limiter.limit, self.rate_limiter.admit(trace.token)
         if limit is not None and retry_after is not None:
             trace.fault = f"rate limit {limit}"
             trace.headers.append(("Retry-After", str(retry_after)))

@@ -19,8 +19,10 @@ class InFlight:
     """
 
     def __init__(self) -> None:
-        self._changed = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
         self._count = 0
+        self._waiting = 0  # threads in wait_for: only they need a notification
 
     @property
     def count(self) -> int:
@@ -29,17 +31,23 @@ class InFlight:
 
     def enter(self) -> None:
         """A request was taken in."""
-        with self._changed:
+        with self._lock:
             self._count += 1
-            self._changed.notify_all()
+            if self._waiting:
+                self._changed.notify_all()
 
     def leave(self) -> None:
         """A request was answered (or dropped)."""
-        with self._changed:
+        with self._lock:
             self._count -= 1
-            self._changed.notify_all()
+            if self._waiting:
+                self._changed.notify_all()
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Wait until exactly ``count`` requests are in flight; False if ``timeout`` s passed."""
         with self._changed:
-            return self._changed.wait_for(lambda: self._count == count, timeout)
+            self._waiting += 1
+            try:
+                return self._changed.wait_for(lambda: self._count == count, timeout)
+            finally:
+                self._waiting -= 1
