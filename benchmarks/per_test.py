@@ -21,6 +21,7 @@ read lower than the whole-process one.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import resource
 import statistics
@@ -31,6 +32,7 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 #: The per-test query of the plugin issue.
 SMALL_QUERY = "query { sessions(limit: 10) { totalResults results { id ip clientInfo } } }"
@@ -360,3 +362,113 @@ def describe(cost: Cost) -> str:
     """A cost as milliseconds per test with the spread of its repeats."""
     low, high = min(cost.whole), max(cost.whole)
     return f"{cost.median * 1000:.2f} ms ({low * 1000:.2f} to {high * 1000:.2f})"
+
+
+# -- the same test bodies in one process: what a test costs beyond pytest's own work -----------
+
+
+class _Formatting(logging.Handler):
+    """Formats each record and keeps nothing, as pytest's log capture formats what it keeps."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.format(record)
+
+
+def _fixtures(canned: tuple[str, str, str]) -> dict[str, Any]:
+    """Each fixture the test bodies take, made as its plugin makes it, with its per-test step.
+
+    Values are ``(object, around)``: ``around`` wraps one call of a test the way the
+    fixture brackets a test (a reset before it, a ``with`` block around it).
+    """
+    from pytest_httpserver import HTTPServer
+
+    from pytest_logscale import FakeLogScale
+    from pytest_logscale.seeding import SeedOptions
+
+    # pytest captures log records (Werkzeug logs each request pytest-httpserver answers):
+    # a root handler formatting and dropping them stands in for its capture
+    logging.root.addHandler(_Formatting())
+    os.environ["LOGSCALE_BENCH_PAGE"] = canned[1]
+    conftest: dict[str, Any] = {}
+    exec(TIMING_CONFTEST, conftest)  # the socket floor's server, as the pytest runs use it
+    floor = conftest["_Floor"]()
+    floor.start()
+    fake = FakeLogScale().start()
+    server = HTTPServer()
+    server.start()
+    return {"fake": fake, "options": SeedOptions(), "httpserver": server, "floor": floor}
+
+
+def _caller(kind: str, test: Any, made: dict[str, Any]) -> Any:
+    """A no-argument call running one test of ``kind`` with its fixture's steps around it."""
+    import contextlib
+
+    import respx
+
+    fake, options = made["fake"], made["options"]
+    if kind.startswith(("query-ours", "realistic-ours")):
+        in_process = kind in IN_PROCESS
+
+        def ours() -> None:
+            fake.reseed(options)  # what logscale_server does before each test
+            with fake.in_process() if in_process else contextlib.nullcontext():
+                test(fake)
+
+        return ours
+    if kind.endswith("httpserver"):
+        server = made["httpserver"]
+
+        def httpserver() -> None:
+            test(server)
+            server.clear()  # what the httpserver fixture does after each test
+
+        return httpserver
+    if kind == "realistic-respx":
+
+        def with_respx() -> None:
+            with respx.mock() as mock:  # what the respx_mock fixture does around each test
+                test(mock)
+
+        return with_respx
+    if kind == "realistic-socket-floor":
+        return lambda: test(made["floor"])
+    return test  # responses: the decorator brackets the test itself
+
+
+def body_costs(kinds: list[str], rounds: int = 9, calls: int = 100) -> dict[str, list[float]]:
+    """CPU seconds per test of each kind's body and fixture steps, in this one process.
+
+    The whole-process slopes count everything a test costs but carry the noise of
+    whole interpreter runs (a 30-test process varies by ±20 % on a quiet machine).
+    This runs the same test functions (from the same generated modules) in a loop,
+    kinds interleaved, ``rounds`` rounds of ``calls`` calls each; pytest's own work per
+    test (collection, reporting), which is the same for every kind, is left out.
+    """
+    import importlib.util
+
+    canned = _canned()
+    made = _fixtures(canned)
+    calls_of: dict[str, Any] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="logscale-body-") as name:
+            for kind in kinds:
+                path = _write(Path(name), kind, 1, canned)
+                spec = importlib.util.spec_from_file_location(path.stem, path)
+                assert spec is not None and spec.loader is not None
+                module = importlib.util.module_from_spec(spec)
+                spec.loader.exec_module(module)
+                calls_of[kind] = _caller(kind, module.test_0, made)
+        for call in calls_of.values():  # warm-up: documents compiled, pools filled
+            for _ in range(20):
+                call()
+        costs: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for _ in range(rounds):
+            for kind, call in calls_of.items():
+                started = time.process_time()
+                for _ in range(calls):
+                    call()
+                costs[kind].append((time.process_time() - started) / calls)
+        return costs
+    finally:
+        made["fake"].stop()
+        made["httpserver"].stop()

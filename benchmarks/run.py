@@ -457,6 +457,21 @@ def bench_per_test(quick: bool) -> list[Row]:
                 None,
             )
         )
+    rounds, calls = (2, 10) if quick else (9, 100)
+    body = per_test.body_costs(kinds, rounds, calls)
+    for ours, baseline, what, against in (*cases, floor):  # no process start: the least noise
+        mine, theirs = statistics.median(body[ours]), statistics.median(body[baseline])
+        rows.append(
+            Row(
+                f"{what}, the test and its fixture's steps in one process"
+                f" (CPU, median of {rounds} rounds of {calls}, kinds interleaved)",
+                f"{ms(theirs)} ({against})",
+                f"{ms(mine)} ({labels.get(ours, 'logscale_server, HTTP')})",
+                mine / theirs,
+                "(informative)",
+                None,
+            )
+        )
     for ours, baseline, what, against in cases[:2]:
         inside = cost[ours].in_process_median
         base = cost[baseline].in_process_median

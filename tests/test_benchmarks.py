@@ -59,3 +59,18 @@ def test_every_per_test_suite_passes_as_written(tmp_path: Path) -> None:
         sys.path.remove(str(SCRIPT.parent))
     output = per_test.check(tmp_path)
     assert output.count("2 passed in") == len(per_test.KINDS) == len(per_test._BODIES)
+
+
+def test_every_per_test_body_runs_in_one_process_with_its_fixture_steps() -> None:
+    # the one-process rows call the same test functions with fixtures made by hand: each must
+    # pass as written (a test's failed assert, or a fixture wired wrong, raises here)
+    for baseline in ("respx", "responses", "pytest_httpserver"):
+        pytest.importorskip(baseline)
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import per_test
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    costs = per_test.body_costs(list(per_test.KINDS), rounds=1, calls=2)
+    assert set(costs) == set(per_test.KINDS)
+    assert all(len(seconds) == 1 and seconds[0] > 0 for seconds in costs.values())
