@@ -34,7 +34,7 @@ def test_an_unknown_benchmark_is_refused() -> None:
 def test_the_query_benchmark_reports_fresh_and_kept_filters() -> None:
     done = run_script("--quick", "query")
     assert done.returncode == 0, done.stderr
-    assert "seeded: new search text, clock moved (filters computed afresh) |" in done.stdout
+    assert "seeded: new search text, clock moved (filters computed afresh;" in done.stdout
     assert "after 50 logins and 200 revocations: filtered, sorted by IP, limit 50 |" in done.stdout
 
 
