@@ -23,7 +23,7 @@ _REQUEST_LINE = re.compile(rb"(" + _TCHAR + rb"+) ([\x21-\x7e\x80-\xff]+) HTTP/(
 # through "for robustness", and the application answers them (a token with one is unknown).
 _FIELD_LINE = re.compile(rb"(" + _TCHAR + rb"+):[ \t]*([^\x00\r\n]*?)[ \t]*")
 # Which lines _FIELD_LINE takes, without splitting them (_split does that for all at once).
-_FIELD_SHAPE = re.compile(rb"" + _TCHAR + rb"+:[^\x00\r\n]*")
+_FIELD_SHAPE = re.compile(_TCHAR + rb"+:[^\x00\r\n]*")
 _QUOTED = rb'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\t\x20-\x7e\x80-\xff])*"'
 _CHUNK_EXTENSION = (
     rb"(?:[ \t]*;[ \t]*" + _TCHAR + rb"+(?:[ \t]*=[ \t]*(?:" + _TCHAR + rb"+|" + _QUOTED + rb"))?)"

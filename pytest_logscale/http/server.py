@@ -115,7 +115,8 @@ class _Handler(WSGIRequestHandler):
         self._answer(head, length)
 
     def _adopt(self, head: RequestHead) -> None:
-        """Take the head as the standard library's parser would have given it to Werkzeug."""
+        """Take the head: the request line as the standard library's parser would have set
+        it, and whether the connection stays open after the answer."""
         self._head = head
         self.command, self.path = head.method, head.target
         self.request_version = "HTTP/{}.{}".format(*head.version)
@@ -129,10 +130,10 @@ class _Handler(WSGIRequestHandler):
     def make_environ(self) -> dict[str, Any]:
         """The environ Werkzeug's handler makes, key for key, built from the checked head.
 
-        Werkzeug's own reads the fields through the standard library's email parser,
-        a third of what a request costs the server before the app runs; the values are
-        the same (tests/test_server_environ.py holds them to Werkzeug's). A chunked
-        body is :meth:`_answer`'s to frame.
+        Werkzeug's own reads the fields back through an ``email.message`` the server
+        would have to fill for it alone; the values are the same
+        (tests/test_server_environ.py holds them to Werkzeug's). A chunked body is
+        :meth:`_answer`'s to frame.
         """
         head, server = self._head, self.server
         url = urlsplit(head.target)
