@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,18 @@ def run_script(*arguments: str, timeout: int = 300) -> subprocess.CompletedProce
     return subprocess.run(
         [sys.executable, str(SCRIPT), *arguments], capture_output=True, text=True, timeout=timeout
     )
+
+
+def per_test_module() -> Any:
+    """benchmarks/per_test.py, imported (its baselines must be installed, or the test skips)."""
+    for baseline in ("respx", "responses", "pytest_httpserver"):
+        pytest.importorskip(baseline)
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import per_test
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return per_test
 
 
 def test_the_benchmark_script_prints_its_table() -> None:
@@ -50,13 +63,7 @@ def test_the_throughput_benchmark_prints_both_loads_against_both_baselines() -> 
 
 def test_every_per_test_suite_passes_as_written(tmp_path: Path) -> None:
     # the whole-process per-test benchmark times suites it writes; they must pass to count
-    for baseline in ("respx", "responses", "pytest_httpserver"):
-        pytest.importorskip(baseline)
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import per_test
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    per_test = per_test_module()
     output = per_test.check(tmp_path)
     assert output.count("2 passed in") == len(per_test.KINDS) == len(per_test._BODIES)
 
@@ -64,13 +71,7 @@ def test_every_per_test_suite_passes_as_written(tmp_path: Path) -> None:
 def test_every_per_test_body_runs_in_one_process_with_its_fixture_steps() -> None:
     # the one-process rows call the same test functions with fixtures made by hand: each must
     # pass as written (a test's failed assert, or a fixture wired wrong, raises here)
-    for baseline in ("respx", "responses", "pytest_httpserver"):
-        pytest.importorskip(baseline)
-    sys.path.insert(0, str(SCRIPT.parent))
-    try:
-        import per_test
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
+    per_test = per_test_module()
     costs = per_test.body_costs(list(per_test.KINDS), rounds=1, calls=2)
     assert set(costs) == set(per_test.KINDS)
     assert all(len(seconds) == 1 and seconds[0] > 0 for seconds in costs.values())
