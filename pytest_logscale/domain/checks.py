@@ -6,6 +6,7 @@ from __future__ import annotations
 __all__ = [
     "BoundError",
     "OptionError",
+    "check_bound",
     "is_whole_number_text",
     "raise_bound_with",
     "whole_number",
@@ -33,6 +34,13 @@ class BoundError(ValueError):
         super().__init__(f"{refused}: {bound} is {limit}; raise it with {raise_bound_with(bound)}")
         self.bound = bound
         self.limit = limit
+
+
+def check_bound(bound: str, limit: int | None, count: int, refused: str) -> None:
+    """BoundError(``bound``, ``limit``, ``refused``) when ``count`` is more than ``limit``
+    (None: no bound): the one test of every bound on what is arranged between resets."""
+    if limit is not None and count > limit:
+        raise BoundError(bound, limit, refused)
 
 
 def raise_bound_with(bound: str) -> str:

@@ -21,7 +21,7 @@ from operator import attrgetter, ge, is_not, itemgetter, not_
 
 from . import masks, ordering
 from .bulk import bulk
-from .checks import BoundError
+from .checks import check_bound
 from .clock import Clock
 from .dataset import Columns, Dataset, same_search_text, search_text
 from .errors import InvalidArgument, NotFound, PermissionDenied, StateReset, Unauthenticated
@@ -143,7 +143,7 @@ class _Changes:
 
     sessions: dict[str, Session] = field(default_factory=dict)
     new_by_user: dict[str, list[str]] = field(default_factory=dict)
-    #: How many sessions ``new_by_user`` holds: opened by logins (or a loaded state's new ones).
+    #: How many sessions ``new_by_user`` holds (kept by :meth:`opened_by`, not summed per login).
     opened: int = 0
     credentials: dict[bytes, Credential] = field(default_factory=dict)
     api_tokens: dict[str, str] = field(default_factory=dict)
@@ -172,6 +172,11 @@ class _Changes:
             self.logged += len(self.log)
             self.log.clear()
         self.log.append(session.id)
+
+    def opened_by(self, user_id: str, session_id: str) -> None:
+        """Note a session opened after seeding (a login, or a loaded state's new one)."""
+        self.new_by_user.setdefault(user_id, []).append(session_id)
+        self.opened += 1
 
     def since(self, version: int) -> list[str] | None:
         """The ids changed since ``version``, in turn; None when they are no longer logged."""
@@ -315,8 +320,7 @@ class Store:
                 self._add_credential(
                     dataset, overlay, session.token, Credential(user.id, session.id)
                 )
-                overlay.new_by_user.setdefault(user.id, []).append(session.id)
-                overlay.opened += 1
+                overlay.opened_by(user.id, session.id)
             overlay.sessions[session.id] = session
         for token, user_id in changes.api_tokens.items():
             if user_id not in dataset.users:
@@ -889,13 +893,13 @@ class Store:
             base = self._base
             user = base.users[user_id]
             held = len(base.sessions) + self._changes.opened
-            if self.max_sessions is not None and held >= self.max_sessions:
-                raise BoundError(
-                    "max_sessions",
-                    self.max_sessions,
-                    f"cannot log in: the fake holds {held} sessions already (seeded, and "
-                    "logged in since the last reset, which frees them)",
-                )
+            check_bound(
+                "max_sessions",
+                self.max_sessions,
+                held + 1,
+                f"cannot log in: the fake holds {held} sessions already (seeded, and "
+                "logged in since the last reset, which frees them)",
+            )
             serial = self._next_serial()
             now = self.clock.now_ms()
             session = Session(
@@ -913,8 +917,7 @@ class Store:
                 last_activity_at=now,
             )
             self._changes.put(session)
-            self._changes.new_by_user.setdefault(user.id, []).append(session.id)
-            self._changes.opened += 1
+            self._changes.opened_by(user.id, session.id)
             self._changes.credentials[token_digest(session.token)] = Credential(user.id, session.id)
             return session
 
@@ -927,13 +930,13 @@ class Store:
         with self._lock:
             user = self._base.users[user_id]
             made = len(self._changes.api_tokens)
-            if self.max_api_tokens is not None and made >= self.max_api_tokens:
-                raise BoundError(
-                    "max_api_tokens",
-                    self.max_api_tokens,
-                    f"cannot make an API token: {made} were made since the last reset, "
-                    "which frees them",
-                )
+            check_bound(
+                "max_api_tokens",
+                self.max_api_tokens,
+                made + 1,
+                f"cannot make an API token: {made} were made since the last reset, "
+                "which frees them",
+            )
             kind = self._base.token_kind("api-token")
             token = derived_id(self._base.seed, kind, self._next_serial(), 40)
             self._changes.credentials[token_digest(token)] = Credential(user.id)
@@ -942,12 +945,18 @@ class Store:
 
     def _check_bounds(self, sessions: int, api_tokens: int) -> None:
         """BoundError when a state of ``sessions`` and ``api_tokens`` is past a bound."""
-        for bound, limit, count, what in (
-            ("max_sessions", self.max_sessions, sessions, "sessions, seeded and new"),
-            ("max_api_tokens", self.max_api_tokens, api_tokens, "API tokens"),
-        ):
-            if limit is not None and count > limit:
-                raise BoundError(bound, limit, f"the state holds {count} {what}")
+        check_bound(
+            "max_sessions",
+            self.max_sessions,
+            sessions,
+            f"the state holds {sessions} sessions, seeded and new",
+        )
+        check_bound(
+            "max_api_tokens",
+            self.max_api_tokens,
+            api_tokens,
+            f"the state holds {api_tokens} API tokens",
+        )
 
     def _next_serial(self) -> int:
         self._changes.serial += 1

@@ -23,7 +23,7 @@ from enum import Enum
 from http import HTTPStatus
 from typing import Any
 
-from ..domain.checks import BoundError, OptionError, whole_number
+from ..domain.checks import OptionError, check_bound, whole_number
 from .names import check_root_field
 
 __all__ = [
@@ -376,14 +376,14 @@ class FaultPlan:
         would make more than ``max_rules`` rules waiting.
         """
         with self._lock:
-            waiting, limit = len(self._rules), self.max_rules
-            if limit is not None and waiting + len(rules) > limit:
-                raise BoundError(
-                    "max_faults",
-                    limit,
-                    f"cannot add {len(rules)} fault rule(s): {waiting} are waiting already "
-                    "(a used-up rule leaves; clear() and a reset free them all)",
-                )
+            waiting = len(self._rules)
+            check_bound(
+                "max_faults",
+                self.max_rules,
+                waiting + len(rules),
+                f"cannot add {len(rules)} fault rule(s): {waiting} are waiting already "
+                "(a used-up rule leaves; clear() and a reset free them all)",
+            )
             for rule in rules:
                 self._adopt(rule)
                 self._rules.append(rule)
@@ -393,8 +393,7 @@ class FaultPlan:
 
         For a state's faults, checked before anything of the state is taken.
         """
-        if self.max_rules is not None and count > self.max_rules:
-            raise BoundError("max_faults", self.max_rules, f"the state holds {count} fault rules")
+        check_bound("max_faults", self.max_rules, count, f"the state holds {count} fault rules")
 
     def checked(self, rule: FaultRule) -> FaultRule:
         """The rule, if the served schema has its root field; else ValueError naming the closest.
